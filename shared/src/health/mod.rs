@@ -1,0 +1,59 @@
+//! Health probes: `GET /health` (liveness, no dependency calls) and `GET /v1/health`
+//! (readiness: PostgreSQL and Redis, each with a short timeout). Reports never include secrets,
+//! hostnames or versions.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::http::policy::Policy;
+use crate::http::request_id::RequestId;
+use crate::ratelimit::RateClass;
+use crate::state::AppState;
+
+/// Budget of each dependency check in the readiness probe.
+const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The health routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        // Liveness is deliberately unlimited and policy-free: it must not touch Redis.
+        .route("/health", get(liveness))
+        .route("/v1/health", Policy::public(RateClass::General).on(get(readiness)))
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+async fn liveness(Extension(rid): Extension<RequestId>) -> Json<Value> {
+    Json(json!({ "status": "ok", "requestId": rid.0, "timestamp": now() }))
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+async fn readiness(State(state): State<AppState>, Extension(rid): Extension<RequestId>) -> Result<Json<Value>, ApiError> {
+    let (db, redis) = tokio::join!(state.db().ping(CHECK_TIMEOUT), async {
+        tokio::time::timeout(CHECK_TIMEOUT, state.limiter().ping()).await
+    });
+    let database = match db {
+        Ok(d) => json!({ "status": "up", "latencyMs": ms(d) }),
+        Err(_) => json!({ "status": "down" }),
+    };
+    let redis = match redis {
+        Ok(Ok(Some(d))) => json!({ "status": "up", "latencyMs": ms(d) }),
+        Ok(Ok(None)) => json!({ "status": "up", "mode": "in-process" }),
+        _ => json!({ "status": "down" }),
+    };
+    let components = json!({ "database": database, "redis": redis });
+    if components["database"]["status"] == "down" || components["redis"]["status"] == "down" {
+        return Err(ApiError::NotReady { components, retry_after: 5 });
+    }
+    Ok(Json(json!({ "status": "ok", "requestId": rid.0, "timestamp": now(), "components": components })))
+}

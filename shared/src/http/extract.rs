@@ -1,0 +1,83 @@
+//! Extractors that turn bad input into our problem shape instead of axum's plain-text
+//! rejections: JSON bodies (content type, syntax, size, unknown fields) and query strings.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError, Msg};
+
+/// `axum::Json`, with every rejection mapped to a problem: 415 for a wrong content type,
+/// 400 for malformed JSON or unknown/missing fields (naming the field, never the value),
+/// 413 past the body limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(map_json_rejection(rejection)),
+        }
+    }
+}
+
+fn map_json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        JsonRejection::JsonSyntaxError(_) => ApiError::MalformedBody(Msg::new(
+            "O corpo da requisição não é um JSON válido.",
+            "The request body is not valid JSON.",
+        )),
+        JsonRejection::JsonDataError(e) => ApiError::InvalidInput { code: "invalid_body", fields: vec![field_error(&e.body_text())] },
+        JsonRejection::BytesRejection(_) => ApiError::PayloadTooLarge,
+        _ => ApiError::MalformedBody(Msg::new("Corpo da requisição inválido.", "Invalid request body.")),
+    }
+}
+
+/// Reads the field name out of serde's message for unknown/missing fields. Serde's text can
+/// contain the submitted value (`invalid type: string "…"`), so it is never passed on as is.
+fn field_error(serde_text: &str) -> FieldError {
+    let quoted = |marker: &str| {
+        serde_text.find(marker).and_then(|i| {
+            let rest = &serde_text[i + marker.len()..];
+            rest.split('`').next().map(str::to_owned)
+        })
+    };
+    let path = serde_text.split(": ").next().filter(|p| !p.contains(' ') && !p.is_empty() && *p != "." ).map(str::to_owned);
+    let (field, code, message) = if let Some(f) = quoted("unknown field `") {
+        (f, "unknown_field", Msg::new("Campo desconhecido ou somente leitura.", "Unknown or read-only field."))
+    } else if let Some(f) = quoted("missing field `") {
+        (f, "required", Msg::new("Campo obrigatório.", "Required field."))
+    } else {
+        (path.unwrap_or_default(), "invalid_type", Msg::new("Tipo ou formato inválido.", "Invalid type or format."))
+    };
+    FieldError::new(field, code, message)
+}
+
+/// `axum::extract::Query` with rejections mapped to a 400 problem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::InvalidInput { code: "invalid_query", fields: vec![field_error(&e.body_text())] }),
+            Err(_) => Err(ApiError::BadRequest { code: "invalid_query", detail: Msg::new("Parâmetros de consulta inválidos.", "Invalid query parameters.") }),
+        }
+    }
+}
