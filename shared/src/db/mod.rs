@@ -91,7 +91,7 @@ impl Db {
         let client = self.client().await?;
         let begin = if read_only { "begin isolation level read committed read only" } else { "begin isolation level read committed" };
         client.batch_execute(begin).await.map_err(map_pg_error)?;
-        let mut tx = Tx { client: Some(client), done: false };
+        let tx = Tx { client: Some(client), done: false };
         let role_name = match role {
             DbRole::Authenticated => "authenticated",
             DbRole::Service => "service_role",

@@ -1,0 +1,10 @@
+//! Integration tests: one binary, one module per area (style.md §5 rule 9).
+//!
+//! In-process tests drive `neonpro::app()`; end-to-end tests start real function binaries.
+//! Services (PostgreSQL, PgBouncer, Redis) are started by `scripts/test`, which exports their
+//! URLs (see `support`).
+
+mod support;
+
+mod layout;
+mod pipeline;
