@@ -4,6 +4,9 @@
 //! Services (PostgreSQL, PgBouncer, Redis) are started by `scripts/test`, which exports their
 //! URLs (see `support`).
 
+// Tests may unwrap: a panic is a test failure with a backtrace, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod layout;

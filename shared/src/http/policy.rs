@@ -46,12 +46,20 @@ pub struct Policy {
 impl Policy {
     /// A public route in `class`.
     pub const fn public(class: RateClass) -> Self {
-        Self { class, access: Access::Public, timeout: None }
+        Self {
+            class,
+            access: Access::Public,
+            timeout: None,
+        }
     }
 
     /// An authenticated route in `class`.
     pub const fn authenticated(class: RateClass) -> Self {
-        Self { class, access: Access::Authenticated, timeout: None }
+        Self {
+            class,
+            access: Access::Authenticated,
+            timeout: None,
+        }
     }
 
     /// Overrides the time budget of this route.
@@ -62,7 +70,9 @@ impl Policy {
 
     /// Attaches this policy to a method router.
     pub fn on(self, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-        route.layer(from_fn(move |req: Request, next: Next| guard(self, req, next)))
+        route.layer(from_fn(move |req: Request, next: Next| {
+            guard(self, req, next)
+        }))
     }
 }
 
@@ -75,7 +85,12 @@ pub fn client_ip(headers: &HeaderMap, socket: Option<SocketAddr>) -> Option<IpAd
         .and_then(|v| v.split(',').next())
         .and_then(|v| v.trim().parse::<IpAddr>().ok());
     forwarded
-        .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()))
+        .or_else(|| {
+            headers
+                .get("x-real-ip")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        })
         .or(socket.map(|s| s.ip()))
 }
 
@@ -100,19 +115,37 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     let text = value.to_str().map_err(|_| ());
     Some(text.and_then(|t| {
         let (scheme, token) = t.split_once(' ').ok_or(())?;
-        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() { Ok(token.trim()) } else { Err(()) }
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            Ok(token.trim())
+        } else {
+            Err(())
+        }
     }))
 }
 
 /// Adds the IETF draft-11 `RateLimit`/`RateLimit-Policy` fields and the legacy `X-RateLimit-*`.
-pub fn rate_limit_headers(headers: &mut HeaderMap, class: RateClass, window: Duration, d: &Decision) {
+pub fn rate_limit_headers(
+    headers: &mut HeaderMap,
+    class: RateClass,
+    window: Duration,
+    d: &Decision,
+) {
     let name = class.name();
     let pairs = [
-        ("ratelimit-policy", format!("\"{name}\";q={};w={}", d.limit, window.as_secs())),
-        ("ratelimit", format!("\"{name}\";r={};t={}", d.remaining, d.reset_secs)),
+        (
+            "ratelimit-policy",
+            format!("\"{name}\";q={};w={}", d.limit, window.as_secs()),
+        ),
+        (
+            "ratelimit",
+            format!("\"{name}\";r={};t={}", d.remaining, d.reset_secs),
+        ),
         ("x-ratelimit-limit", d.limit.to_string()),
         ("x-ratelimit-remaining", d.remaining.to_string()),
-        ("x-ratelimit-reset", (chrono::Utc::now().timestamp() as u64 + d.reset_secs).to_string()),
+        (
+            "x-ratelimit-reset",
+            (chrono::Utc::now().timestamp() as u64 + d.reset_secs).to_string(),
+        ),
     ];
     for (k, v) in pairs {
         if let Ok(v) = HeaderValue::from_str(&v) {
@@ -123,9 +156,15 @@ pub fn rate_limit_headers(headers: &mut HeaderMap, class: RateClass, window: Dur
 
 async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
-        return ApiError::internal(std::io::Error::other("AppState missing from request extensions")).into_response();
+        return ApiError::internal(std::io::Error::other(
+            "AppState missing from request extensions",
+        ))
+        .into_response();
     };
-    let socket = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let socket = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let ip_id = ip_identity(client_ip(req.headers(), socket));
     let limiter = state.limiter();
     let mut logged_user = None;
@@ -134,14 +173,30 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
         Access::Public => ip_id.clone(),
         Access::Authenticated => {
             let token = match bearer(req.headers()) {
-                None => return ApiError::Unauthenticated { invalid_token: false }.into_response(),
+                None => {
+                    return ApiError::Unauthenticated {
+                        invalid_token: false,
+                    }
+                    .into_response();
+                }
                 Some(t) => t.map(str::to_owned),
             };
             // 1. A client that already failed too often gets no token work at all.
             match limiter.peek(RateClass::AuthFailures, &ip_id).await {
-                Ok(d) if !d.allowed => return ApiError::RateLimited { retry_after: d.retry_after_secs.max(1) }.into_response(),
+                Ok(d) if !d.allowed => {
+                    return ApiError::RateLimited {
+                        retry_after: d.retry_after_secs.max(1),
+                    }
+                    .into_response();
+                }
                 Ok(_) => {}
-                Err(_) => return ApiError::Unavailable { code: "rate_limit_unavailable", retry_after: 5 }.into_response(),
+                Err(_) => {
+                    return ApiError::Unavailable {
+                        code: "rate_limit_unavailable",
+                        retry_after: 5,
+                    }
+                    .into_response();
+                }
             }
             // 2. Verify; count only failures.
             let verified = match token {
@@ -158,9 +213,16 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
                 Err(reason) => {
                     tracing::info!(target: "neonpro::auth", reason, "token rejected");
                     if limiter.hit(RateClass::AuthFailures, &ip_id).await.is_err() {
-                        return ApiError::Unavailable { code: "rate_limit_unavailable", retry_after: 5 }.into_response();
+                        return ApiError::Unavailable {
+                            code: "rate_limit_unavailable",
+                            retry_after: 5,
+                        }
+                        .into_response();
                     }
-                    return ApiError::Unauthenticated { invalid_token: true }.into_response();
+                    return ApiError::Unauthenticated {
+                        invalid_token: true,
+                    }
+                    .into_response();
                 }
             }
         }
@@ -171,7 +233,14 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
     let decision = match limiter.hit(policy.class, &identity).await {
         Ok(d) => Some(d),
         Err(_) if policy.class.fails_closed() => {
-            return with_user(ApiError::Unavailable { code: "rate_limit_unavailable", retry_after: 5 }.into_response(), logged_user);
+            return with_user(
+                ApiError::Unavailable {
+                    code: "rate_limit_unavailable",
+                    retry_after: 5,
+                }
+                .into_response(),
+                logged_user,
+            );
         }
         Err(_) => {
             tracing::warn!(target: "neonpro::ratelimit", class = policy.class.name(), "limiter unavailable; failing open");
@@ -179,7 +248,10 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
         }
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {
-        let mut res = ApiError::RateLimited { retry_after: d.retry_after_secs.max(1) }.into_response();
+        let mut res = ApiError::RateLimited {
+            retry_after: d.retry_after_secs.max(1),
+        }
+        .into_response();
         rate_limit_headers(res.headers_mut(), policy.class, window, &d);
         return with_user(res, logged_user);
     }
@@ -214,7 +286,10 @@ mod tests {
         let c = ip_identity(Some("2001:db8:1:3::1".parse().unwrap()));
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(ip_identity(Some("::ffff:10.0.0.1".parse().unwrap())), "ip:10.0.0.1");
+        assert_eq!(
+            ip_identity(Some("::ffff:10.0.0.1".parse().unwrap())),
+            "ip:10.0.0.1"
+        );
     }
 
     #[test]
@@ -222,7 +297,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-real-ip", HeaderValue::from_static("203.0.113.9"));
         assert_eq!(client_ip(&h, None), Some("203.0.113.9".parse().unwrap()));
-        h.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.7, 10.0.0.1"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("198.51.100.7, 10.0.0.1"),
+        );
         assert_eq!(client_ip(&h, None), Some("198.51.100.7".parse().unwrap()));
     }
 }

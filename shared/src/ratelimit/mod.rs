@@ -20,7 +20,12 @@ pub enum RateClass {
 
 impl RateClass {
     /// Every class, for configuration and tests.
-    pub const ALL: [RateClass; 4] = [Self::Healthcare, Self::Ai, Self::AuthFailures, Self::General];
+    pub const ALL: [RateClass; 4] = [
+        Self::Healthcare,
+        Self::Ai,
+        Self::AuthFailures,
+        Self::General,
+    ];
 
     /// The policy name used in keys and in `RateLimit-Policy`.
     pub fn name(self) -> &'static str {
@@ -45,10 +50,22 @@ impl RateClass {
     /// The original design's limits.
     pub fn default_limit(self) -> ClassLimit {
         match self {
-            Self::Healthcare => ClassLimit { limit: 50, window: Duration::from_secs(15 * 60) },
-            Self::Ai => ClassLimit { limit: 20, window: Duration::from_secs(60) },
-            Self::AuthFailures => ClassLimit { limit: 10, window: Duration::from_secs(15 * 60) },
-            Self::General => ClassLimit { limit: 100, window: Duration::from_secs(15 * 60) },
+            Self::Healthcare => ClassLimit {
+                limit: 50,
+                window: Duration::from_secs(15 * 60),
+            },
+            Self::Ai => ClassLimit {
+                limit: 20,
+                window: Duration::from_secs(60),
+            },
+            Self::AuthFailures => ClassLimit {
+                limit: 10,
+                window: Duration::from_secs(15 * 60),
+            },
+            Self::General => ClassLimit {
+                limit: 100,
+                window: Duration::from_secs(15 * 60),
+            },
         }
     }
 
@@ -74,7 +91,10 @@ impl ClassLimit {
         let (l, w) = text.split_once('/')?;
         let limit = l.trim().parse::<u64>().ok().filter(|n| *n > 0)?;
         let window = w.trim().parse::<u64>().ok().filter(|n| *n > 0)?;
-        Some(Self { limit, window: Duration::from_secs(window) })
+        Some(Self {
+            limit,
+            window: Duration::from_secs(window),
+        })
     }
 }
 
@@ -106,19 +126,31 @@ pub struct Limiter {
 
 impl Limiter {
     /// Builds the limiter without touching the network (connections open on first use).
-    pub fn new(_cfg: &crate::config::RedisConfig, limits: std::collections::HashMap<RateClass, ClassLimit>) -> Self {
+    pub fn new(
+        _cfg: &crate::config::RedisConfig,
+        limits: std::collections::HashMap<RateClass, ClassLimit>,
+    ) -> Self {
         Self { limits }
     }
 
     /// The configured quota of `class`.
     pub fn limit(&self, class: RateClass) -> ClassLimit {
-        self.limits.get(&class).copied().unwrap_or_else(|| class.default_limit())
+        self.limits
+            .get(&class)
+            .copied()
+            .unwrap_or_else(|| class.default_limit())
     }
 
     /// Counts one request of `class` for `identity` if it fits; rejected requests are not counted.
     pub async fn hit(&self, class: RateClass, _identity: &str) -> Result<Decision, Unavailable> {
         let l = self.limit(class);
-        Ok(Decision { allowed: true, limit: l.limit, remaining: l.limit, reset_secs: l.window.as_secs(), retry_after_secs: 0 })
+        Ok(Decision {
+            allowed: true,
+            limit: l.limit,
+            remaining: l.limit,
+            reset_secs: l.window.as_secs(),
+            retry_after_secs: 0,
+        })
     }
 
     /// Reads `identity`'s state in `class` without counting (the failed-auth peek).
