@@ -11,3 +11,4 @@ mod support;
 
 mod layout;
 mod pipeline;
+mod tenancy;

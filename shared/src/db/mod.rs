@@ -27,6 +27,16 @@ pub use param::Param;
 /// Seconds a client should wait before retrying after the database was unavailable.
 const RETRY_AFTER_SECS: u64 = 2;
 
+/// The first statement of every transaction: impersonate the role, hand Postgres the verified
+/// claims (`request.jwt.claims`, read by `auth.uid()`/`auth.jwt()`), overwrite the legacy
+/// per-claim settings so a stale session-level value can never win, and bound statement time.
+/// `$1` role, `$2` claims JSON, `$3` sub, `$4` statement timeout in ms. Parameters only: no
+/// identity value is ever interpolated into SQL.
+pub const SET_REQUEST_CONTEXT_SQL: &str = "select set_config('role', $1, true), \
+     set_config('request.jwt.claims', $2, true), set_config('request.jwt.claim.sub', $3, true), \
+     set_config('request.jwt.claim.role', $1, true), set_config('statement_timeout', $4, true), \
+     set_config('search_path', 'public', true)";
+
 /// The process-wide pool. Creating it opens no connection (cold start stays offline).
 #[derive(Clone)]
 pub struct Db {
@@ -127,13 +137,7 @@ impl Db {
         };
         let timeout_ms = self.statement_timeout.as_millis().to_string();
         let claims_text = claims.to_string();
-        // One round trip, parameters only: no identity value is ever interpolated into SQL.
-        tx.query(
-            "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), \
-             set_config('request.jwt.claim.sub', $3, true), set_config('request.jwt.claim.role', $1, true), \
-             set_config('statement_timeout', $4, true), set_config('search_path', 'public', true)",
-            &[&role_name, &claims_text.as_str(), &sub, &timeout_ms.as_str()],
-        )
+        tx.query(SET_REQUEST_CONTEXT_SQL, &[&role_name, &claims_text.as_str(), &sub, &timeout_ms.as_str()])
         .await?;
         Ok(tx)
     }

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod db;
+pub mod identity;
+
 use std::collections::HashMap;
 
 use axum::Router;
