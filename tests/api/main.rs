@@ -9,6 +9,7 @@
 
 mod support;
 
+mod e2e;
 mod layout;
 mod pipeline;
 mod tenancy;

@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod identity;
+pub mod process;
 
 use std::collections::HashMap;
 
