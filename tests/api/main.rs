@@ -4,7 +4,12 @@
 //! Services (PostgreSQL, PgBouncer, Redis) are started by `scripts/test`, which exports their
 //! URLs (see `support`).
 
+// This whole crate is test code; `clippy.toml` only covers `#[test]` functions and
+// `#[cfg(test)]` modules, not the helpers they share.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod layout;
 mod pipeline;
+mod ratelimit;
