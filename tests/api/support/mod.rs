@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::collections::HashMap;
 
 use axum::Router;
@@ -28,6 +30,14 @@ pub struct TestApp {
 impl TestApp {
     pub fn new(overrides: &[(&str, &str)]) -> Self {
         Self::from_config(config(overrides))
+    }
+
+    /// An in-process app serving `routes` (e.g. with test-only routes merged in) behind the
+    /// full pipeline.
+    pub fn with_routes(overrides: &[(&str, &str)], routes: Router<AppState>) -> Self {
+        let state = AppState::new(config(overrides));
+        let router = neonpro::http::pipeline(routes, state.clone());
+        Self { state, router }
     }
 
     pub fn from_config(cfg: Config) -> Self {
