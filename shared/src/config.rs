@@ -105,7 +105,7 @@ pub const DEV_JWT_SECRET: &str = "super-secret-jwt-token-with-at-least-32-charac
 pub const DEV_ISSUER: &str = "http://127.0.0.1:54321/auth/v1";
 /// Where `scripts/dev` runs PostgreSQL (Supabase local's port) and how the API logs in.
 pub const DEV_DATABASE_URL: &str =
-    "postgres://neonpro_api:neonpro_api@127.0.0.1:54322/postgres?sslmode=disable";
+    "postgres://authenticator:authenticator@127.0.0.1:54322/postgres?sslmode=disable";
 
 impl Config {
     /// Reads the process environment.
@@ -116,21 +116,42 @@ impl Config {
     /// Reads settings through `lookup`, so tests can build a config without touching the
     /// process environment (mutating it is unsound in a multi-threaded process).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let env = match get("VERCEL_ENV").as_deref() {
             None | Some("development") => Environment::Development,
             Some("preview") => Environment::Preview,
             Some("production") => Environment::Production,
-            Some(_) => return Err(invalid("VERCEL_ENV", "expected development, preview or production")),
+            Some(_) => {
+                return Err(invalid(
+                    "VERCEL_ENV",
+                    "expected development, preview or production",
+                ));
+            }
         };
         let dev = env == Environment::Development;
 
         let mut allowed_origins: Vec<String> = get("ALLOWED_ORIGINS")
-            .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         for origin in &allowed_origins {
-            if origin == "*" || origin == "null" || !(origin.starts_with("https://") || origin.starts_with("http://")) || origin.ends_with('/') {
-                return Err(invalid("ALLOWED_ORIGINS", "each entry must be an exact scheme://host[:port] origin (no *, null or trailing /)"));
+            if origin == "*"
+                || origin == "null"
+                || !(origin.starts_with("https://") || origin.starts_with("http://"))
+                || origin.ends_with('/')
+            {
+                return Err(invalid(
+                    "ALLOWED_ORIGINS",
+                    "each entry must be an exact scheme://host[:port] origin (no *, null or trailing /)",
+                ));
             }
         }
         if env == Environment::Preview {
@@ -141,8 +162,20 @@ impl Config {
             }
         }
 
-        let request_timeout = Duration::from_millis(parse_num("REQUEST_TIMEOUT_MS", get("REQUEST_TIMEOUT_MS"), 2_000, 50, 300_000)?);
-        let body_limit = parse_num("BODY_LIMIT_BYTES", get("BODY_LIMIT_BYTES"), 1_048_576, 1_024, 4_500_000)? as usize;
+        let request_timeout = Duration::from_millis(parse_num(
+            "REQUEST_TIMEOUT_MS",
+            get("REQUEST_TIMEOUT_MS"),
+            2_000,
+            50,
+            300_000,
+        )?);
+        let body_limit = parse_num(
+            "BODY_LIMIT_BYTES",
+            get("BODY_LIMIT_BYTES"),
+            1_048_576,
+            1_024,
+            4_500_000,
+        )? as usize;
 
         let db_url = match get("DATABASE_URL") {
             Some(v) => v,
@@ -156,9 +189,27 @@ impl Config {
             url: SecretString::from(db_url),
             service_url: get("SERVICE_DATABASE_URL").map(SecretString::from),
             pool_max: parse_num("DB_POOL_MAX", get("DB_POOL_MAX"), 4, 1, 16)? as usize,
-            connect_timeout: Duration::from_millis(parse_num("DB_CONNECT_TIMEOUT_MS", get("DB_CONNECT_TIMEOUT_MS"), 2_000, 100, 30_000)?),
-            acquire_timeout: Duration::from_millis(parse_num("DB_ACQUIRE_TIMEOUT_MS", get("DB_ACQUIRE_TIMEOUT_MS"), 1_000, 10, 30_000)?),
-            statement_timeout: Duration::from_millis(parse_num("DB_STATEMENT_TIMEOUT_MS", get("DB_STATEMENT_TIMEOUT_MS"), 1_500, 10, 300_000)?),
+            connect_timeout: Duration::from_millis(parse_num(
+                "DB_CONNECT_TIMEOUT_MS",
+                get("DB_CONNECT_TIMEOUT_MS"),
+                2_000,
+                100,
+                30_000,
+            )?),
+            acquire_timeout: Duration::from_millis(parse_num(
+                "DB_ACQUIRE_TIMEOUT_MS",
+                get("DB_ACQUIRE_TIMEOUT_MS"),
+                1_000,
+                10,
+                30_000,
+            )?),
+            statement_timeout: Duration::from_millis(parse_num(
+                "DB_STATEMENT_TIMEOUT_MS",
+                get("DB_STATEMENT_TIMEOUT_MS"),
+                1_500,
+                10,
+                300_000,
+            )?),
         };
 
         let redis_url = get("REDIS_URL");
@@ -173,7 +224,13 @@ impl Config {
         }
         let redis = RedisConfig {
             url: redis_url.map(SecretString::from),
-            timeout: Duration::from_millis(parse_num("REDIS_TIMEOUT_MS", get("REDIS_TIMEOUT_MS"), 300, 10, 5_000)?),
+            timeout: Duration::from_millis(parse_num(
+                "REDIS_TIMEOUT_MS",
+                get("REDIS_TIMEOUT_MS"),
+                300,
+                10,
+                5_000,
+            )?),
             prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "neonpro:rl".to_owned()),
         };
 
@@ -184,10 +241,18 @@ impl Config {
             (None, None) if dev => DEV_ISSUER.to_owned(),
             (None, None) => return Err(missing("SUPABASE_URL")),
         };
-        let jwks_url = get("SUPABASE_JWKS_URL")
-            .or_else(|| supabase_url.as_ref().map(|b| format!("{b}/auth/v1/.well-known/jwks.json")));
+        let jwks_url = get("SUPABASE_JWKS_URL").or_else(|| {
+            supabase_url
+                .as_ref()
+                .map(|b| format!("{b}/auth/v1/.well-known/jwks.json"))
+        });
         let jwt_secret = match get("SUPABASE_JWT_SECRET") {
-            Some(s) if s.len() < 32 => return Err(invalid("SUPABASE_JWT_SECRET", "must be at least 32 bytes (256 bits)")),
+            Some(s) if s.len() < 32 => {
+                return Err(invalid(
+                    "SUPABASE_JWT_SECRET",
+                    "must be at least 32 bytes (256 bits)",
+                ));
+            }
             Some(s) => Some(SecretString::from(s)),
             None if dev && jwks_url.is_none() => Some(SecretString::from(DEV_JWT_SECRET)),
             None => None,
@@ -200,21 +265,44 @@ impl Config {
             jwks_url,
             jwt_secret,
             leeway_secs: parse_num("JWT_LEEWAY_SECS", get("JWT_LEEWAY_SECS"), 30, 0, 60)?,
-            jwks_ttl: Duration::from_secs(parse_num("JWKS_CACHE_TTL_SECS", get("JWKS_CACHE_TTL_SECS"), 600, 1, 600)?),
-            jwks_refetch_interval: Duration::from_secs(parse_num("JWKS_REFETCH_INTERVAL_SECS", get("JWKS_REFETCH_INTERVAL_SECS"), 30, 0, 3_600)?),
+            jwks_ttl: Duration::from_secs(parse_num(
+                "JWKS_CACHE_TTL_SECS",
+                get("JWKS_CACHE_TTL_SECS"),
+                600,
+                1,
+                600,
+            )?),
+            jwks_refetch_interval: Duration::from_secs(parse_num(
+                "JWKS_REFETCH_INTERVAL_SECS",
+                get("JWKS_REFETCH_INTERVAL_SECS"),
+                30,
+                0,
+                3_600,
+            )?),
         };
 
         let mut rate_limits = HashMap::new();
         for class in RateClass::ALL {
             let var = class.env_var();
             let limit = match get(var) {
-                Some(v) => ClassLimit::parse(&v).ok_or_else(|| invalid(var, "expected <requests>/<window seconds>, e.g. 50/900"))?,
+                Some(v) => ClassLimit::parse(&v).ok_or_else(|| {
+                    invalid(var, "expected <requests>/<window seconds>, e.g. 50/900")
+                })?,
                 None => class.default_limit(),
             };
             rate_limits.insert(class, limit);
         }
 
-        Ok(Self { env, allowed_origins, request_timeout, body_limit, db, redis, auth, rate_limits })
+        Ok(Self {
+            env,
+            allowed_origins,
+            request_timeout,
+            body_limit,
+            db,
+            redis,
+            auth,
+            rate_limits,
+        })
     }
 
     /// Whether this is a production deployment (HTTPS redirect on).
@@ -224,11 +312,17 @@ impl Config {
 }
 
 fn missing(var: &'static str) -> ConfigError {
-    ConfigError { var, reason: "missing".to_owned() }
+    ConfigError {
+        var,
+        reason: "missing".to_owned(),
+    }
 }
 
 fn invalid(var: &'static str, reason: &str) -> ConfigError {
-    ConfigError { var, reason: format!("invalid: {reason}") }
+    ConfigError {
+        var,
+        reason: format!("invalid: {reason}"),
+    }
 }
 
 impl ConfigError {
@@ -238,11 +332,22 @@ impl ConfigError {
     }
 }
 
-fn parse_num(var: &'static str, value: Option<String>, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
-    let Some(value) = value else { return Ok(default) };
+fn parse_num(
+    var: &'static str,
+    value: Option<String>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
     match value.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(invalid(var, &format!("expected a whole number from {min} to {max}"))),
+        _ => Err(invalid(
+            var,
+            &format!("expected a whole number from {min} to {max}"),
+        )),
     }
 }
 
@@ -251,7 +356,10 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -269,7 +377,11 @@ mod tests {
     fn production_names_the_missing_variable() {
         let err = cfg(&[("VERCEL_ENV", "production")]).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
-        let err = cfg(&[("VERCEL_ENV", "production"), ("DATABASE_URL", "postgres://u:p@h/db")]).unwrap_err();
+        let err = cfg(&[
+            ("VERCEL_ENV", "production"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+        ])
+        .unwrap_err();
         assert_eq!(err.var, "REDIS_URL");
     }
 
@@ -284,8 +396,14 @@ mod tests {
 
     #[test]
     fn wildcard_and_null_origins_are_refused() {
-        assert_eq!(cfg(&[("ALLOWED_ORIGINS", "*")]).unwrap_err().var, "ALLOWED_ORIGINS");
-        assert_eq!(cfg(&[("ALLOWED_ORIGINS", "null")]).unwrap_err().var, "ALLOWED_ORIGINS");
+        assert_eq!(
+            cfg(&[("ALLOWED_ORIGINS", "*")]).unwrap_err().var,
+            "ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            cfg(&[("ALLOWED_ORIGINS", "null")]).unwrap_err().var,
+            "ALLOWED_ORIGINS"
+        );
     }
 
     #[test]
@@ -299,10 +417,19 @@ mod tests {
             ("VERCEL_BRANCH_URL", "neonpro-git-feat-team.vercel.app"),
         ])
         .unwrap();
-        assert!(c.allowed_origins.contains(&"https://neonpro-abc123-team.vercel.app".to_owned()));
-        assert!(c.allowed_origins.contains(&"https://neonpro-git-feat-team.vercel.app".to_owned()));
+        assert!(
+            c.allowed_origins
+                .contains(&"https://neonpro-abc123-team.vercel.app".to_owned())
+        );
+        assert!(
+            c.allowed_origins
+                .contains(&"https://neonpro-git-feat-team.vercel.app".to_owned())
+        );
         assert_eq!(c.auth.issuer, "https://abc.supabase.co/auth/v1");
-        assert_eq!(c.auth.jwks_url.as_deref(), Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json"));
+        assert_eq!(
+            c.auth.jwks_url.as_deref(),
+            Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json")
+        );
         assert!(c.auth.jwt_secret.is_none());
     }
 }

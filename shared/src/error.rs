@@ -28,12 +28,18 @@ pub struct Msg {
 impl Msg {
     /// A message known at compile time.
     pub const fn new(pt: &'static str, en: &'static str) -> Self {
-        Self { pt: Cow::Borrowed(pt), en: Cow::Borrowed(en) }
+        Self {
+            pt: Cow::Borrowed(pt),
+            en: Cow::Borrowed(en),
+        }
     }
 
     /// A message built at run time (must never contain personal data).
     pub fn owned(pt: String, en: String) -> Self {
-        Self { pt: Cow::Owned(pt), en: Cow::Owned(en) }
+        Self {
+            pt: Cow::Owned(pt),
+            en: Cow::Owned(en),
+        }
     }
 
     /// The text in `lang`.
@@ -65,7 +71,11 @@ impl Lang {
             let mut pieces = part.split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag == "en" || tag.starts_with("en-") {
                 Lang::En
@@ -96,7 +106,11 @@ pub struct FieldError {
 impl FieldError {
     /// A field error with a static message.
     pub fn new(field: impl Into<String>, code: &'static str, message: Msg) -> Self {
-        Self { field: field.into(), code, message }
+        Self {
+            field: field.into(),
+            code,
+            message,
+        }
     }
 }
 
@@ -224,7 +238,9 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedBody(_) | Self::BadRequest { .. } | Self::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_) | Self::BadRequest { .. } | Self::InvalidInput { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -273,15 +289,27 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => Msg::new("Não autenticado", "Unauthenticated"),
             StatusCode::FORBIDDEN => Msg::new("Acesso negado", "Forbidden"),
             StatusCode::NOT_FOUND => Msg::new("Não encontrado", "Not found"),
-            StatusCode::METHOD_NOT_ALLOWED => Msg::new("Método não permitido", "Method not allowed"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Msg::new("Método não permitido", "Method not allowed")
+            }
             StatusCode::CONFLICT => Msg::new("Conflito", "Conflict"),
-            StatusCode::PRECONDITION_FAILED => Msg::new("Versão desatualizada", "Precondition failed"),
-            StatusCode::PRECONDITION_REQUIRED => Msg::new("Pré-condição obrigatória", "Precondition required"),
+            StatusCode::PRECONDITION_FAILED => {
+                Msg::new("Versão desatualizada", "Precondition failed")
+            }
+            StatusCode::PRECONDITION_REQUIRED => {
+                Msg::new("Pré-condição obrigatória", "Precondition required")
+            }
             StatusCode::PAYLOAD_TOO_LARGE => Msg::new("Corpo grande demais", "Payload too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Msg::new("Tipo de conteúdo não suportado", "Unsupported media type"),
-            StatusCode::UNPROCESSABLE_ENTITY => Msg::new("Dados inválidos", "Unprocessable content"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Msg::new("Tipo de conteúdo não suportado", "Unsupported media type")
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                Msg::new("Dados inválidos", "Unprocessable content")
+            }
             StatusCode::TOO_MANY_REQUESTS => Msg::new("Muitas requisições", "Too many requests"),
-            StatusCode::SERVICE_UNAVAILABLE => Msg::new("Serviço indisponível", "Service unavailable"),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                Msg::new("Serviço indisponível", "Service unavailable")
+            }
             StatusCode::GATEWAY_TIMEOUT => Msg::new("Tempo esgotado", "Timeout"),
             _ => Msg::new("Erro interno", "Internal server error"),
         }
@@ -302,7 +330,10 @@ impl ApiError {
                 "Credenciais ausentes ou inválidas.",
                 "Missing or invalid credentials.",
             ),
-            Self::NotFound => Msg::new("O recurso solicitado não existe.", "The requested resource does not exist."),
+            Self::NotFound => Msg::new(
+                "O recurso solicitado não existe.",
+                "The requested resource does not exist.",
+            ),
             Self::MethodNotAllowed { .. } => Msg::new(
                 "Este método não é aceito neste recurso.",
                 "This method is not supported by this resource.",
@@ -338,10 +369,18 @@ impl ApiError {
             Self::NotReady { components, .. } => {
                 let down: Vec<&str> = components
                     .as_object()
-                    .map(|o| o.iter().filter(|(_, v)| v["status"] == "down").map(|(k, _)| k.as_str()).collect())
+                    .map(|o| {
+                        o.iter()
+                            .filter(|(_, v)| v["status"] == "down")
+                            .map(|(k, _)| k.as_str())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let list = down.join(", ");
-                Msg::owned(format!("Componentes indisponíveis: {list}."), format!("Components unavailable: {list}."))
+                Msg::owned(
+                    format!("Componentes indisponíveis: {list}."),
+                    format!("Components unavailable: {list}."),
+                )
             }
             Self::Timeout => Msg::new(
                 "A requisição excedeu o tempo máximo de processamento.",
@@ -360,18 +399,27 @@ impl ApiError {
             Self::Validation(fields) | Self::InvalidInput { fields, .. } => Some(
                 fields
                     .iter()
-                    .map(|f| ProblemField { field: f.field.clone(), code: f.code, message: f.message.get(lang).to_owned() })
+                    .map(|f| ProblemField {
+                        field: f.field.clone(),
+                        code: f.code,
+                        message: f.message.get(lang).to_owned(),
+                    })
                     .collect(),
             ),
             _ => None,
         };
         let extra = match self {
             Self::Conflict { extra, .. } | Self::Unprocessable { extra, .. } => extra.clone(),
-            Self::NotReady { components, .. } => Some(serde_json::json!({ "components": components })),
+            Self::NotReady { components, .. } => {
+                Some(serde_json::json!({ "components": components }))
+            }
             _ => None,
         };
         Problem {
-            problem_type: format!("https://neonpro.com.br/problems/{}", self.code().replace('_', "-")),
+            problem_type: format!(
+                "https://neonpro.com.br/problems/{}",
+                self.code().replace('_', "-")
+            ),
             title: self.title().get(lang).to_owned(),
             status: self.status().as_u16(),
             detail: self.detail().get(lang).to_owned(),
@@ -428,14 +476,24 @@ impl IntoResponse for ApiError {
         let mut res = self.status().into_response();
         match &self {
             Self::Unauthenticated { invalid_token } => {
-                let v = if *invalid_token { r#"Bearer error="invalid_token""# } else { "Bearer" };
-                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
+                let v = if *invalid_token {
+                    r#"Bearer error="invalid_token""#
+                } else {
+                    "Bearer"
+                };
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
             }
             Self::MethodNotAllowed { allow: Some(allow) } => {
                 res.headers_mut().insert(header::ALLOW, allow.clone());
             }
-            Self::RateLimited { retry_after } | Self::Unavailable { retry_after, .. } | Self::NotReady { retry_after, .. } => {
-                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+            Self::RateLimited { retry_after }
+            | Self::Unavailable { retry_after, .. }
+            | Self::NotReady { retry_after, .. } => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from((*retry_after).max(1)),
+                );
             }
             _ => {}
         }
@@ -455,12 +513,17 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("pt-BR,en;q=0.5")), Lang::Pt);
         assert_eq!(Lang::from_accept_language(Some("de-DE")), Lang::Pt);
-        assert_eq!(Lang::from_accept_language(Some("pt;q=0.2, en;q=0.8")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("pt;q=0.2, en;q=0.8")),
+            Lang::En
+        );
     }
 
     #[test]
     fn internal_errors_never_reach_the_body() {
-        let err = ApiError::internal(std::io::Error::other("password=hunter2 at db.internal:5432"));
+        let err = ApiError::internal(std::io::Error::other(
+            "password=hunter2 at db.internal:5432",
+        ));
         let p = serde_json::to_string(&err.to_problem(Lang::En, "r1")).unwrap();
         assert!(!p.contains("hunter2"));
         assert!(!p.contains("db.internal"));

@@ -27,7 +27,12 @@ impl AppState {
         let db = Db::new(&config.db);
         let limiter = Limiter::new(&config.redis, config.rate_limits.clone());
         let verifier = Verifier::new(&config.auth);
-        Self(Arc::new(Inner { config, db, limiter, verifier }))
+        Self(Arc::new(Inner {
+            config,
+            db,
+            limiter,
+            verifier,
+        }))
     }
 
     /// The parsed configuration.

@@ -4,12 +4,13 @@
 //! Services (PostgreSQL, PgBouncer, Redis) are started by `scripts/test`, which exports their
 //! URLs (see `support`).
 
-// This whole crate is test code; `clippy.toml` only covers `#[test]` functions and
-// `#[cfg(test)]` modules, not the helpers they share.
+// Tests may unwrap: a panic is a test failure with a backtrace, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+mod e2e;
 mod layout;
 mod pipeline;
 mod ratelimit;
+mod tenancy;

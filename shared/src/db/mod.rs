@@ -27,6 +27,16 @@ pub use param::Param;
 /// Seconds a client should wait before retrying after the database was unavailable.
 const RETRY_AFTER_SECS: u64 = 2;
 
+/// The first statement of every transaction: impersonate the role, hand Postgres the verified
+/// claims (`request.jwt.claims`, read by `auth.uid()`/`auth.jwt()`), overwrite the legacy
+/// per-claim settings so a stale session-level value can never win, and bound statement time.
+/// `$1` role, `$2` claims JSON, `$3` sub, `$4` statement timeout in ms. Parameters only: no
+/// identity value is ever interpolated into SQL.
+pub const SET_REQUEST_CONTEXT_SQL: &str = "select set_config('role', $1, true), \
+     set_config('request.jwt.claims', $2, true), set_config('request.jwt.claim.sub', $3, true), \
+     set_config('request.jwt.claim.role', $1, true), set_config('statement_timeout', $4, true), \
+     set_config('search_path', 'public', true)";
+
 /// The process-wide pool. Creating it opens no connection (cold start stays offline).
 #[derive(Clone)]
 pub struct Db {
@@ -36,7 +46,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("statement_timeout", &self.statement_timeout).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("statement_timeout", &self.statement_timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,13 +63,22 @@ impl Db {
     /// Builds the pool lazily. A URL that does not parse leaves the pool absent, and every
     /// request then gets a 503 (the start-up config check already named the variable).
     pub fn new(cfg: &DbConfig) -> Self {
-        Self { pool: build_pool(cfg.url.expose_secret(), cfg), statement_timeout: cfg.statement_timeout }
+        Self {
+            pool: build_pool(cfg.url.expose_secret(), cfg),
+            statement_timeout: cfg.statement_timeout,
+        }
     }
 
     /// Opens the request transaction for a verified caller: role `authenticated`, the verified
     /// claims, `sub`, and a local statement timeout. `read_only` is set for GET requests.
-    pub async fn begin(&self, claims: &serde_json::Value, sub: &uuid::Uuid, read_only: bool) -> Result<Tx, ApiError> {
-        self.open(DbRole::Authenticated, claims, &sub.to_string(), read_only).await
+    pub async fn begin(
+        &self,
+        claims: &serde_json::Value,
+        sub: &uuid::Uuid,
+        read_only: bool,
+    ) -> Result<Tx, ApiError> {
+        self.open(DbRole::Authenticated, claims, &sub.to_string(), read_only)
+            .await
     }
 
     /// Opens a transaction on the explicit service path (`service_role`, bypasses RLS). Only for
@@ -72,10 +93,15 @@ impl Db {
         let started = std::time::Instant::now();
         let work = async {
             let client = self.client().await?;
-            client.simple_query("select 1").await.map_err(map_pg_error)?;
+            client
+                .simple_query("select 1")
+                .await
+                .map_err(map_pg_error)?;
             Ok::<_, ApiError>(())
         };
-        tokio::time::timeout(timeout, work).await.map_err(|_| unavailable())??;
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| unavailable())??;
         Ok(started.elapsed())
     }
 
@@ -87,24 +113,31 @@ impl Db {
         })
     }
 
-    async fn open(&self, role: DbRole, claims: &serde_json::Value, sub: &str, read_only: bool) -> Result<Tx, ApiError> {
+    async fn open(
+        &self,
+        role: DbRole,
+        claims: &serde_json::Value,
+        sub: &str,
+        read_only: bool,
+    ) -> Result<Tx, ApiError> {
         let client = self.client().await?;
-        let begin = if read_only { "begin isolation level read committed read only" } else { "begin isolation level read committed" };
+        let begin = if read_only {
+            "begin isolation level read committed read only"
+        } else {
+            "begin isolation level read committed"
+        };
         client.batch_execute(begin).await.map_err(map_pg_error)?;
-        let tx = Tx { client: Some(client), done: false };
+        let tx = Tx {
+            client: Some(client),
+            done: false,
+        };
         let role_name = match role {
             DbRole::Authenticated => "authenticated",
             DbRole::Service => "service_role",
         };
         let timeout_ms = self.statement_timeout.as_millis().to_string();
         let claims_text = claims.to_string();
-        // One round trip, parameters only: no identity value is ever interpolated into SQL.
-        tx.query(
-            "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), \
-             set_config('request.jwt.claim.sub', $3, true), set_config('request.jwt.claim.role', $1, true), \
-             set_config('statement_timeout', $4, true), set_config('search_path', 'public', true)",
-            &[&role_name, &claims_text.as_str(), &sub, &timeout_ms.as_str()],
-        )
+        tx.query(SET_REQUEST_CONTEXT_SQL, &[&role_name, &claims_text.as_str(), &sub, &timeout_ms.as_str()])
         .await?;
         Ok(tx)
     }
@@ -114,7 +147,13 @@ fn build_pool(url: &str, cfg: &DbConfig) -> Option<Pool> {
     let mut pg: tokio_postgres::Config = url.parse().ok()?;
     pg.connect_timeout(cfg.connect_timeout);
     pg.application_name("neonpro-api");
-    let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let mgr = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
     Pool::builder(mgr)
         .max_size(cfg.pool_max)
         .runtime(Runtime::Tokio1)
@@ -137,7 +176,10 @@ fn pool_error_kind(e: &PoolError) -> &'static str {
 
 /// 503 with `Retry-After`: the database is down, unreachable or saturated.
 pub fn unavailable() -> ApiError {
-    ApiError::Unavailable { code: "database_unavailable", retry_after: RETRY_AFTER_SECS }
+    ApiError::Unavailable {
+        code: "database_unavailable",
+        retry_after: RETRY_AFTER_SECS,
+    }
 }
 
 /// Maps a Postgres error to the API's error classes. Constraint-specific meanings (a duplicate
@@ -153,11 +195,22 @@ pub fn map_pg_error(e: tokio_postgres::Error) -> ApiError {
     } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
         ApiError::Forbidden {
             code: "forbidden",
-            detail: Msg::new("Você não tem permissão para esta operação.", "You are not allowed to perform this operation."),
+            detail: Msg::new(
+                "Você não tem permissão para esta operação.",
+                "You are not allowed to perform this operation.",
+            ),
         }
-    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
-        ApiError::Unavailable { code: "retry_transaction", retry_after: 1 }
-    } else if *code == SqlState::ADMIN_SHUTDOWN || *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS {
+    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+    {
+        ApiError::Unavailable {
+            code: "retry_transaction",
+            retry_after: 1,
+        }
+    } else if *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CANNOT_CONNECT_NOW
+        || *code == SqlState::TOO_MANY_CONNECTIONS
+    {
         unavailable()
     } else {
         ApiError::internal(e)
@@ -184,18 +237,29 @@ impl Tx {
     /// Runs `sql` (unnamed statement, one round trip) and returns its rows.
     pub async fn query(&self, sql: &str, params: &[&dyn Param]) -> Result<Vec<Row>, ApiError> {
         let typed: Vec<_> = params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
-        self.conn()?.query_typed(sql, &typed).await.map_err(map_pg_error)
+        self.conn()?
+            .query_typed(sql, &typed)
+            .await
+            .map_err(map_pg_error)
     }
 
     /// Like [`Tx::query`], but returns the raw Postgres error so a service can interpret
     /// constraint violations (unique, exclusion, check) itself.
-    pub async fn query_raw(&self, sql: &str, params: &[&dyn Param]) -> Result<Result<Vec<Row>, tokio_postgres::Error>, ApiError> {
+    pub async fn query_raw(
+        &self,
+        sql: &str,
+        params: &[&dyn Param],
+    ) -> Result<Result<Vec<Row>, tokio_postgres::Error>, ApiError> {
         let typed: Vec<_> = params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
         Ok(self.conn()?.query_typed(sql, &typed).await)
     }
 
     /// Runs `sql` and returns at most one row.
-    pub async fn query_opt(&self, sql: &str, params: &[&dyn Param]) -> Result<Option<Row>, ApiError> {
+    pub async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&dyn Param],
+    ) -> Result<Option<Row>, ApiError> {
         Ok(self.query(sql, params).await?.into_iter().next())
     }
 
@@ -209,19 +273,28 @@ impl Tx {
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&self, sql: &str, params: &[&dyn Param]) -> Result<u64, ApiError> {
         let typed: Vec<_> = params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
-        self.conn()?.execute_typed(sql, &typed).await.map_err(map_pg_error)
+        self.conn()?
+            .execute_typed(sql, &typed)
+            .await
+            .map_err(map_pg_error)
     }
 
     /// Commits the transaction.
     pub async fn commit(mut self) -> Result<(), ApiError> {
-        self.conn()?.batch_execute("commit").await.map_err(map_pg_error)?;
+        self.conn()?
+            .batch_execute("commit")
+            .await
+            .map_err(map_pg_error)?;
         self.done = true;
         Ok(())
     }
 
     /// Rolls the transaction back now (dropping does the same, later).
     pub async fn rollback(mut self) -> Result<(), ApiError> {
-        self.conn()?.batch_execute("rollback").await.map_err(map_pg_error)?;
+        self.conn()?
+            .batch_execute("rollback")
+            .await
+            .map_err(map_pg_error)?;
         self.done = true;
         Ok(())
     }

@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         // Liveness is deliberately unlimited and policy-free: it must not touch Redis.
         .route("/health", get(liveness))
-        .route("/v1/health", Policy::public(RateClass::General).on(get(readiness)))
+        .route(
+            "/v1/health",
+            Policy::public(RateClass::General).on(get(readiness)),
+        )
 }
 
 fn now() -> String {
@@ -38,7 +41,10 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
-async fn readiness(State(state): State<AppState>, Extension(rid): Extension<RequestId>) -> Result<Json<Value>, ApiError> {
+async fn readiness(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+) -> Result<Json<Value>, ApiError> {
     let (db, redis) = tokio::join!(state.db().ping(CHECK_TIMEOUT), async {
         tokio::time::timeout(CHECK_TIMEOUT, state.limiter().ping()).await
     });
@@ -53,7 +59,12 @@ async fn readiness(State(state): State<AppState>, Extension(rid): Extension<Requ
     };
     let components = json!({ "database": database, "redis": redis });
     if components["database"]["status"] == "down" || components["redis"]["status"] == "down" {
-        return Err(ApiError::NotReady { components, retry_after: 5 });
+        return Err(ApiError::NotReady {
+            components,
+            retry_after: 5,
+        });
     }
-    Ok(Json(json!({ "status": "ok", "requestId": rid.0, "timestamp": now(), "components": components })))
+    Ok(Json(
+        json!({ "status": "ok", "requestId": rid.0, "timestamp": now(), "components": components }),
+    ))
 }

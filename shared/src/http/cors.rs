@@ -24,7 +24,12 @@ fn allowed_origin<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a He
     let origin = headers.get(header::ORIGIN)?;
     let text = origin.to_str().ok()?;
     // Exact, case-sensitive comparison: no suffix, prefix, regex or scheme games.
-    state.config().allowed_origins.iter().any(|o| o == text).then_some(origin)
+    state
+        .config()
+        .allowed_origins
+        .iter()
+        .any(|o| o == text)
+        .then_some(origin)
 }
 
 fn preflight_ok(headers: &HeaderMap) -> bool {
@@ -32,7 +37,10 @@ fn preflight_ok(headers: &HeaderMap) -> bool {
         .get(header::ACCESS_CONTROL_REQUEST_METHOD)
         .and_then(|m| m.to_str().ok())
         .is_some_and(|m| ALLOWED_METHODS.split(", ").any(|a| a == m));
-    let allowed: Vec<String> = ALLOWED_HEADERS.split(", ").map(str::to_ascii_lowercase).collect();
+    let allowed: Vec<String> = ALLOWED_HEADERS
+        .split(", ")
+        .map(str::to_ascii_lowercase)
+        .collect();
     let headers_ok = match headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
         None => true,
         Some(v) => v.to_str().is_ok_and(|list| {
@@ -50,27 +58,40 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     let origin = allowed_origin(&state, req.headers()).cloned();
     let is_preflight = req.method() == Method::OPTIONS
         && req.headers().contains_key(header::ORIGIN)
-        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
 
     let mut res = if is_preflight {
         match (&origin, preflight_ok(req.headers())) {
             (Some(_), true) => {
                 let mut res = StatusCode::NO_CONTENT.into_response();
                 let h = res.headers_mut();
-                h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOWED_METHODS));
-                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
-                h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE_SECS));
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static(ALLOWED_METHODS),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static(ALLOWED_HEADERS),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static(MAX_AGE_SECS),
+                );
                 res
             }
             _ => {
-                return with_vary(ApiError::Forbidden {
-                    code: "cors_rejected",
-                    detail: Msg::new(
-                        "Origem, método ou cabeçalho não permitido por CORS.",
-                        "Origin, method or header not allowed by CORS.",
-                    ),
-                }
-                .into_response());
+                return with_vary(
+                    ApiError::Forbidden {
+                        code: "cors_rejected",
+                        detail: Msg::new(
+                            "Origem, método ou cabeçalho não permitido por CORS.",
+                            "Origin, method or header not allowed by CORS.",
+                        ),
+                    }
+                    .into_response(),
+                );
             }
         }
     } else {
@@ -80,13 +101,17 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     if let Some(origin) = origin {
         let h = res.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
     }
     with_vary(res)
 }
 
 fn with_vary(mut res: Response) -> Response {
     // The answer depends on Origin even when it is "no CORS headers": caches must know.
-    res.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
+    res.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
     res
 }

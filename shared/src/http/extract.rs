@@ -36,9 +36,15 @@ fn map_json_rejection(rejection: JsonRejection) -> ApiError {
             "O corpo da requisição não é um JSON válido.",
             "The request body is not valid JSON.",
         )),
-        JsonRejection::JsonDataError(e) => ApiError::InvalidInput { code: "invalid_body", fields: vec![field_error(&e.body_text())] },
+        JsonRejection::JsonDataError(e) => ApiError::InvalidInput {
+            code: "invalid_body",
+            fields: vec![field_error(&e.body_text())],
+        },
         JsonRejection::BytesRejection(_) => ApiError::PayloadTooLarge,
-        _ => ApiError::MalformedBody(Msg::new("Corpo da requisição inválido.", "Invalid request body.")),
+        _ => ApiError::MalformedBody(Msg::new(
+            "Corpo da requisição inválido.",
+            "Invalid request body.",
+        )),
     }
 }
 
@@ -51,13 +57,32 @@ fn field_error(serde_text: &str) -> FieldError {
             rest.split('`').next().map(str::to_owned)
         })
     };
-    let path = serde_text.split(": ").next().filter(|p| !p.contains(' ') && !p.is_empty() && *p != "." ).map(str::to_owned);
+    let path = serde_text
+        .split(": ")
+        .next()
+        .filter(|p| !p.contains(' ') && !p.is_empty() && *p != ".")
+        .map(str::to_owned);
     let (field, code, message) = if let Some(f) = quoted("unknown field `") {
-        (f, "unknown_field", Msg::new("Campo desconhecido ou somente leitura.", "Unknown or read-only field."))
+        (
+            f,
+            "unknown_field",
+            Msg::new(
+                "Campo desconhecido ou somente leitura.",
+                "Unknown or read-only field.",
+            ),
+        )
     } else if let Some(f) = quoted("missing field `") {
-        (f, "required", Msg::new("Campo obrigatório.", "Required field."))
+        (
+            f,
+            "required",
+            Msg::new("Campo obrigatório.", "Required field."),
+        )
     } else {
-        (path.unwrap_or_default(), "invalid_type", Msg::new("Tipo ou formato inválido.", "Invalid type or format."))
+        (
+            path.unwrap_or_default(),
+            "invalid_type",
+            Msg::new("Tipo ou formato inválido.", "Invalid type or format."),
+        )
     };
     FieldError::new(field, code, message)
 }
@@ -76,8 +101,23 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::InvalidInput { code: "invalid_query", fields: vec![field_error(&e.body_text())] }),
-            Err(_) => Err(ApiError::BadRequest { code: "invalid_query", detail: Msg::new("Parâmetros de consulta inválidos.", "Invalid query parameters.") }),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::InvalidInput {
+                code: "invalid_query",
+                fields: vec![field_error(&e.body_text())],
+            }),
+            Err(_) => Err(ApiError::BadRequest {
+                code: "invalid_query",
+                detail: Msg::new(
+                    "Parâmetros de consulta inválidos.",
+                    "Invalid query parameters.",
+                ),
+            }),
         }
+    }
+}
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
     }
 }

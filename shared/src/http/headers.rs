@@ -10,7 +10,8 @@ use http::{HeaderName, HeaderValue, header};
 pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), clipboard-read=(), clipboard-write=(), cross-origin-isolated=(), display-capture=(), encrypted-media=(), fullscreen=(), gamepad=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), interest-cohort=(), keyboard-map=(), magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), sync-xhr=(), usb=(), web-share=(), xr-spatial-tracking=()";
 
 /// The API's content security policy: nothing may load, frame or submit anywhere.
-pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+pub const CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Marker a route may put in its response extensions to keep its own `Content-Security-Policy`
 /// (the API reference page needs a narrowly scoped one).
@@ -18,14 +19,29 @@ pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'non
 pub struct OwnCsp;
 
 const FIXED: [(HeaderName, &str); 8] = [
-    (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains; preload"),
+    (
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=31536000; includeSubDomains; preload",
+    ),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "no-referrer"),
-    (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
-    (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-    (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
-    (HeaderName::from_static("x-permitted-cross-domain-policies"), "none"),
+    (
+        HeaderName::from_static("permissions-policy"),
+        PERMISSIONS_POLICY,
+    ),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+    (
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    ),
+    (
+        HeaderName::from_static("x-permitted-cross-domain-policies"),
+        "none",
+    ),
 ];
 
 /// The middleware.
@@ -37,7 +53,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(name.clone(), HeaderValue::from_static(value));
     }
     if !own_csp || !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
     }
     // API responses carry health data: never cached by browsers or intermediaries.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -22,9 +22,18 @@ pub async fn https_redirect(State(state): State<AppState>, req: Request, next: N
             .get("x-forwarded-host")
             .or_else(|| req.headers().get(header::HOST))
             .and_then(|h| h.to_str().ok())
-            .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
-        let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        if let Some(Ok(location)) = host.map(|h| HeaderValue::from_str(&format!("https://{h}{path}"))) {
+            .filter(|h| {
+                h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+            });
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        if let Some(Ok(location)) =
+            host.map(|h| HeaderValue::from_str(&format!("https://{h}{path}")))
+        {
             let mut res = StatusCode::PERMANENT_REDIRECT.into_response();
             res.headers_mut().insert(header::LOCATION, location);
             return res;

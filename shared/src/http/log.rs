@@ -37,7 +37,10 @@ impl LoggedUser {
 
 /// Route layer (inside the router): records which route matched.
 pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let mut res = next.run(req).await;
     if let Some(route) = route {
         res.extensions_mut().insert(LoggedRoute(route));
@@ -49,11 +52,23 @@ pub async fn record_route(req: Request, next: Next) -> Response {
 pub async fn request_log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let res = next.run(req).await;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let route = res.extensions().get::<LoggedRoute>().map(|r| r.0.as_str()).unwrap_or("unmatched");
-    let user = res.extensions().get::<LoggedUser>().map(|u| u.0.as_str()).unwrap_or("");
+    let route = res
+        .extensions()
+        .get::<LoggedRoute>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("unmatched");
+    let user = res
+        .extensions()
+        .get::<LoggedUser>()
+        .map(|u| u.0.as_str())
+        .unwrap_or("");
     let status = res.status().as_u16();
     if let Some(InternalCause(cause)) = res.extensions().get::<InternalCause>() {
         tracing::error!(target: "neonpro::request", method = %method, route, status, duration_ms, request_id, user, cause = %cause, "request failed");
@@ -68,14 +83,23 @@ pub async fn request_log(req: Request, next: Next) -> Response {
 static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         // e-mail first, so its digits are not half-masked as a phone.
-        (r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", "[email]"),
+        (
+            r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}",
+            "[email]",
+        ),
         // CNPJ, numeric (formatted or bare) and the 2026 alphanumeric format (formatted).
         (r"\b\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b", "[cnpj]"),
-        (r"\b[0-9A-Z]{2}\.[0-9A-Z]{3}\.[0-9A-Z]{3}/[0-9A-Z]{4}-\d{2}\b", "[cnpj]"),
+        (
+            r"\b[0-9A-Z]{2}\.[0-9A-Z]{3}\.[0-9A-Z]{3}/[0-9A-Z]{4}-\d{2}\b",
+            "[cnpj]",
+        ),
         // CPF, formatted or bare.
         (r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b", "[cpf]"),
         // Brazilian phones: optional +55, area code, optional ninth digit.
-        (r"(?:\+?\b55[\s\-]?)?(?:\(\d{2}\)|\b\d{2})[\s\-]?9?\d{4}[\s\-]?\d{4}\b", "[phone]"),
+        (
+            r"(?:\+?\b55[\s\-]?)?(?:\(\d{2}\)|\b\d{2})[\s\-]?9?\d{4}[\s\-]?\d{4}\b",
+            "[phone]",
+        ),
     ]
     .into_iter()
     .filter_map(|(p, r)| Regex::new(p).ok().map(|re| (re, r)))
@@ -145,7 +169,15 @@ mod tests {
     fn personal_data_patterns_are_masked() {
         let line = r#"{"msg":"x","a":"111.444.777-35","b":"11144477735","c":"ana.souza@example.com.br","d":"+55 11 98765-4321","e":"(11) 3456-7890","f":"11.222.333/0001-81","g":"12.ABC.345/01DE-35"}"#;
         let out = redact(line);
-        for secret in ["111.444.777-35", "11144477735", "ana.souza", "98765-4321", "3456-7890", "11.222.333/0001-81", "12.ABC.345/01DE-35"] {
+        for secret in [
+            "111.444.777-35",
+            "11144477735",
+            "ana.souza",
+            "98765-4321",
+            "3456-7890",
+            "11.222.333/0001-81",
+            "12.ABC.345/01DE-35",
+        ] {
             assert!(!out.contains(secret), "{secret} leaked in {out}");
         }
     }

@@ -5,8 +5,8 @@
 //! 1. [`request_id`] — keep a well-formed `X-Request-ID` or mint a UUIDv7; echo it.
 //! 2. [`headers`] — security headers on every response, errors and preflights included.
 //! 3. [`log`] — one JSON line per request (ids only; a redaction filter masks personal data).
-//! 4. [`cors`] — exact allow-list; preflights answered here.
-//! 5. [`problem`] — renders [`crate::ApiError`]s (and bare 4xx/5xx) as problem+json.
+//! 4. [`problem`] — renders [`crate::ApiError`]s (and bare 4xx/5xx) as problem+json.
+//! 5. [`cors`] — exact allow-list; preflights answered here.
 //! 6. panic catching — a panic becomes a 500 problem; the process keeps serving.
 //! 7. [`limits`] — production HTTPS redirect, then the body limit.
 //! 8. compression — gzip/br for bodies ≥ 1 KiB, never for event streams.
@@ -20,13 +20,15 @@ pub mod log;
 pub mod policy;
 pub mod problem;
 pub mod request_id;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,11 +49,17 @@ pub fn pipeline(routes: Router<AppState>, state: AppState) -> Router {
         // Innermost first: each `.layer` wraps everything above it.
         .layer(compression)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::https_redirect))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::body_limit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::https_redirect,
+        ))
         .layer(CatchPanicLayer::custom(problem::panic_response))
-        .layer(middleware::from_fn(problem::render))
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
+        .layer(middleware::from_fn(problem::render))
         .layer(middleware::from_fn(log::request_log))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(middleware::from_fn(request_id::request_id))

@@ -57,12 +57,22 @@ pub struct Policy {
 impl Policy {
     /// A public route in `class`.
     pub const fn public(class: RateClass) -> Self {
-        Self { class, access: Access::Public, timeout: None, auth_endpoint: false }
+        Self {
+            class,
+            access: Access::Public,
+            timeout: None,
+            auth_endpoint: false,
+        }
     }
 
     /// An authenticated route in `class`.
     pub const fn authenticated(class: RateClass) -> Self {
-        Self { class, access: Access::Authenticated, timeout: None, auth_endpoint: false }
+        Self {
+            class,
+            access: Access::Authenticated,
+            timeout: None,
+            auth_endpoint: false,
+        }
     }
 
     /// Overrides the time budget of this route.
@@ -86,7 +96,9 @@ impl Policy {
 
     /// Attaches this policy to a method router.
     pub fn on(self, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-        route.layer(from_fn(move |req: Request, next: Next| guard(self, req, next)))
+        route.layer(from_fn(move |req: Request, next: Next| {
+            guard(self, req, next)
+        }))
     }
 }
 
@@ -99,7 +111,12 @@ pub fn client_ip(headers: &HeaderMap, socket: Option<SocketAddr>) -> Option<IpAd
         .and_then(|v| v.split(',').next())
         .and_then(|v| v.trim().parse::<IpAddr>().ok());
     forwarded
-        .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()))
+        .or_else(|| {
+            headers
+                .get("x-real-ip")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        })
         .or(socket.map(|s| s.ip()))
 }
 
@@ -124,21 +141,39 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     let text = value.to_str().map_err(|_| ());
     Some(text.and_then(|t| {
         let (scheme, token) = t.split_once(' ').ok_or(())?;
-        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() { Ok(token.trim()) } else { Err(()) }
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            Ok(token.trim())
+        } else {
+            Err(())
+        }
     }))
 }
 
 /// Adds the IETF draft-11 `RateLimit`/`RateLimit-Policy` fields (`t` in delta seconds) and, for
 /// clients written against the older drafts, `X-RateLimit-*` (`Reset` as a Unix timestamp, as
 /// GitHub and most clients expect).
-pub fn rate_limit_headers(headers: &mut HeaderMap, class: RateClass, window: Duration, d: &Decision) {
+pub fn rate_limit_headers(
+    headers: &mut HeaderMap,
+    class: RateClass,
+    window: Duration,
+    d: &Decision,
+) {
     let name = class.name();
     let pairs = [
-        ("ratelimit-policy", format!("\"{name}\";q={};w={}", d.limit, window.as_secs())),
-        ("ratelimit", format!("\"{name}\";r={};t={}", d.remaining, d.reset_secs)),
+        (
+            "ratelimit-policy",
+            format!("\"{name}\";q={};w={}", d.limit, window.as_secs()),
+        ),
+        (
+            "ratelimit",
+            format!("\"{name}\";r={};t={}", d.remaining, d.reset_secs),
+        ),
         ("x-ratelimit-limit", d.limit.to_string()),
         ("x-ratelimit-remaining", d.remaining.to_string()),
-        ("x-ratelimit-reset", (chrono::Utc::now().timestamp() as u64 + d.reset_secs).to_string()),
+        (
+            "x-ratelimit-reset",
+            (chrono::Utc::now().timestamp() as u64 + d.reset_secs).to_string(),
+        ),
     ];
     for (k, v) in pairs {
         if let Ok(v) = HeaderValue::from_str(&v) {
@@ -149,9 +184,15 @@ pub fn rate_limit_headers(headers: &mut HeaderMap, class: RateClass, window: Dur
 
 async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
-        return ApiError::internal(std::io::Error::other("AppState missing from request extensions")).into_response();
+        return ApiError::internal(std::io::Error::other(
+            "AppState missing from request extensions",
+        ))
+        .into_response();
     };
-    let socket = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let socket = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let ip_id = ip_identity(client_ip(req.headers(), socket));
     let limiter = state.limiter();
     let mut logged_user = None;
@@ -161,13 +202,23 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
         Access::Authenticated => {
             // Requests without credentials are plain 401s: they never touch the failed-auth budget.
             let token = match bearer(req.headers()) {
-                None => return ApiError::Unauthenticated { invalid_token: false }.into_response(),
+                None => {
+                    return ApiError::Unauthenticated {
+                        invalid_token: false,
+                    }
+                    .into_response();
+                }
                 Some(t) => t.map(str::to_owned),
             };
             // 1. A client that already failed too often gets no token work at all. The answer
             //    carries Retry-After only: the failed-auth budget is never disclosed.
             match limiter.peek(RateClass::AuthFailures, &ip_id).await {
-                Ok(d) if !d.allowed => return ApiError::RateLimited { retry_after: d.retry_after_secs.max(1) }.into_response(),
+                Ok(d) if !d.allowed => {
+                    return ApiError::RateLimited {
+                        retry_after: d.retry_after_secs.max(1),
+                    }
+                    .into_response();
+                }
                 Ok(_) => {}
                 Err(Unavailable) => return unavailable(),
             }
@@ -188,7 +239,10 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
                     if limiter.hit(RateClass::AuthFailures, &ip_id).await.is_err() {
                         return unavailable();
                     }
-                    return ApiError::Unauthenticated { invalid_token: true }.into_response();
+                    return ApiError::Unauthenticated {
+                        invalid_token: true,
+                    }
+                    .into_response();
                 }
             }
         }
@@ -208,7 +262,10 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
         }
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {
-        let mut res = ApiError::RateLimited { retry_after: d.retry_after_secs.max(1) }.into_response();
+        let mut res = ApiError::RateLimited {
+            retry_after: d.retry_after_secs.max(1),
+        }
+        .into_response();
         if policy.shows_rate_limit_headers() {
             rate_limit_headers(res.headers_mut(), policy.class, window, &d);
         }
@@ -230,7 +287,11 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
 /// The fail-closed answer: 503 with its own code, so an outage pages a different runbook than
 /// an attack (`reference/security.md` §4.1).
 fn unavailable() -> Response {
-    ApiError::Unavailable { code: "rate_limit_unavailable", retry_after: Unavailable::RETRY_AFTER_SECS }.into_response()
+    ApiError::Unavailable {
+        code: "rate_limit_unavailable",
+        retry_after: Unavailable::RETRY_AFTER_SECS,
+    }
+    .into_response()
 }
 
 fn with_user(mut res: Response, user: Option<LoggedUser>) -> Response {
@@ -238,26 +299,6 @@ fn with_user(mut res: Response, user: Option<LoggedUser>) -> Response {
         res.extensions_mut().insert(u);
     }
     res
-}
-
-/// Routes for the rate-limit integration tests, one per class and access kind, so every class
-/// can be driven through the real pipeline without adding production routes:
-/// `GET /__test/rl/{class}` (public), `GET /__test/rl/{class}/authenticated`, and
-/// `GET /__test/rl/login` (a public [`Policy::auth_endpoint`] in the general class).
-/// Mount with [`crate::http::pipeline`]; function binaries never enable `test-support`.
-#[cfg(feature = "test-support")]
-pub fn test_router() -> axum::Router<AppState> {
-    use axum::routing::get;
-    async fn ok() -> &'static str {
-        "ok"
-    }
-    let mut router = axum::Router::new().route("/__test/rl/login", Policy::public(RateClass::General).auth_endpoint().on(get(ok)));
-    for class in RateClass::ALL {
-        router = router
-            .route(&format!("/__test/rl/{}", class.name()), Policy::public(class).on(get(ok)))
-            .route(&format!("/__test/rl/{}/authenticated", class.name()), Policy::authenticated(class).on(get(ok)));
-    }
-    router
 }
 
 #[cfg(test)]
@@ -271,7 +312,10 @@ mod tests {
         let c = ip_identity(Some("2001:db8:1:3::1".parse().unwrap()));
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(ip_identity(Some("::ffff:10.0.0.1".parse().unwrap())), "ip:10.0.0.1");
+        assert_eq!(
+            ip_identity(Some("::ffff:10.0.0.1".parse().unwrap())),
+            "ip:10.0.0.1"
+        );
     }
 
     #[test]
@@ -279,7 +323,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-real-ip", HeaderValue::from_static("203.0.113.9"));
         assert_eq!(client_ip(&h, None), Some("203.0.113.9".parse().unwrap()));
-        h.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.7, 10.0.0.1"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("198.51.100.7, 10.0.0.1"),
+        );
         assert_eq!(client_ip(&h, None), Some("198.51.100.7".parse().unwrap()));
     }
 
@@ -287,14 +334,24 @@ mod tests {
     fn authentication_endpoints_hide_their_budget() {
         assert!(Policy::public(RateClass::General).shows_rate_limit_headers());
         assert!(Policy::authenticated(RateClass::Healthcare).shows_rate_limit_headers());
-        assert!(!Policy::public(RateClass::General).auth_endpoint().shows_rate_limit_headers());
+        assert!(
+            !Policy::public(RateClass::General)
+                .auth_endpoint()
+                .shows_rate_limit_headers()
+        );
         assert!(!Policy::public(RateClass::AuthFailures).shows_rate_limit_headers());
     }
 
     #[test]
     fn headers_follow_draft_11_syntax() {
         let mut h = HeaderMap::new();
-        let d = Decision { allowed: true, limit: 100, remaining: 42, reset_secs: 17, retry_after_secs: 0 };
+        let d = Decision {
+            allowed: true,
+            limit: 100,
+            remaining: 42,
+            reset_secs: 17,
+            retry_after_secs: 0,
+        };
         rate_limit_headers(&mut h, RateClass::General, Duration::from_secs(900), &d);
         assert_eq!(h["ratelimit-policy"], "\"general\";q=100;w=900");
         assert_eq!(h["ratelimit"], "\"general\";r=42;t=17");

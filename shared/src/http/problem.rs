@@ -22,11 +22,22 @@ pub struct InternalCause(pub String);
 
 /// The middleware.
 pub async fn render(req: Request, next: Next) -> Response {
-    let lang = Lang::from_accept_language(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let res = next.run(req).await;
 
-    let pending = res.extensions().get::<PendingProblem>().map(|p| p.0.clone());
+    let pending = res
+        .extensions()
+        .get::<PendingProblem>()
+        .map(|p| p.0.clone());
     let error = match pending {
         Some(e) => e,
         None if is_bare_error(&res) => bare_status_error(&res),
@@ -37,11 +48,16 @@ pub async fn render(req: Request, next: Next) -> Response {
         parts.extensions.insert(InternalCause(cause.to_string()));
     }
     let body = serde_json::to_vec(&error.to_problem(lang, &request_id)).unwrap_or_default();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    parts.headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(match lang {
-        Lang::Pt => "pt-BR",
-        Lang::En => "en",
-    }));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(match lang {
+            Lang::Pt => "pt-BR",
+            Lang::En => "en",
+        }),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_ENCODING);
     parts.extensions.remove::<PendingProblem>();
@@ -58,15 +74,23 @@ fn is_bare_error(res: &Response) -> bool {
 fn bare_status_error(res: &Response) -> ApiError {
     match res.status() {
         StatusCode::NOT_FOUND => ApiError::NotFound,
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed { allow: res.headers().get(header::ALLOW).cloned() },
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed {
+            allow: res.headers().get(header::ALLOW).cloned(),
+        },
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ApiError::Timeout,
         s if s.is_client_error() => ApiError::BadRequest {
             code: "bad_request",
-            detail: Msg::new("A requisição não pôde ser processada.", "The request could not be processed."),
+            detail: Msg::new(
+                "A requisição não pôde ser processada.",
+                "The request could not be processed.",
+            ),
         },
-        _ => ApiError::internal(std::io::Error::other(format!("bare {} response", res.status()))),
+        _ => ApiError::internal(std::io::Error::other(format!(
+            "bare {} response",
+            res.status()
+        ))),
     }
 }
 

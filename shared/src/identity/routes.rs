@@ -17,8 +17,14 @@ use crate::tenancy::{self, Role, Tenant, X_CLINIC_ID, perm};
 /// The identity routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/me", Policy::authenticated(RateClass::General).on(get(get_me)))
-        .route("/v1/clinics/current", Policy::authenticated(RateClass::General).on(get(get_current_clinic)))
+        .route(
+            "/v1/me",
+            Policy::authenticated(RateClass::General).on(get(get_me)),
+        )
+        .route(
+            "/v1/clinics/current",
+            Policy::authenticated(RateClass::General).on(get(get_current_clinic)),
+        )
 }
 
 #[derive(Serialize)]
@@ -48,13 +54,22 @@ struct MeResponse {
     memberships: Vec<MembershipResponse>,
 }
 
-async fn get_me(State(state): State<AppState>, user: AuthUser, headers: http::HeaderMap) -> Result<Json<MeResponse>, ApiError> {
+async fn get_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: http::HeaderMap,
+) -> Result<Json<MeResponse>, ApiError> {
     let tx = tenancy::begin(&state, &user, &Method::GET).await?;
     let memberships = tenancy::repo_memberships(&tx, user.user_id()).await?;
     tx.commit().await?;
-    let header = headers.get(&X_CLINIC_ID).map(|v| v.to_str().unwrap_or("invalid"));
+    let header = headers
+        .get(&X_CLINIC_ID)
+        .map(|v| v.to_str().unwrap_or("invalid"));
     let active_clinic = match tenancy::resolve_clinic(header, &memberships) {
-        Ok(m) => Some(ActiveClinic { clinic_id: m.clinic_id, role: m.role }),
+        Ok(m) => Some(ActiveClinic {
+            clinic_id: m.clinic_id,
+            role: m.role,
+        }),
         // Naming a clinic you do not belong to is refused even here: the header never grants.
         Err(e) if header.is_some() => return Err(e),
         Err(_) => None,
@@ -67,7 +82,12 @@ async fn get_me(State(state): State<AppState>, user: AuthUser, headers: http::He
         active_clinic,
         memberships: memberships
             .into_iter()
-            .map(|m| MembershipResponse { clinic_id: m.clinic_id, clinic_name: m.clinic_name, role: m.role, active: m.active })
+            .map(|m| MembershipResponse {
+                clinic_id: m.clinic_id,
+                clinic_name: m.clinic_name,
+                role: m.role,
+                active: m.active,
+            })
             .collect(),
     }))
 }
@@ -83,9 +103,11 @@ struct ClinicResponse {
 }
 
 async fn get_current_clinic(t: Tenant<perm::ClinicRead>) -> Result<Json<ClinicResponse>, ApiError> {
-    let row = t
-        .tx
-        .query_opt("select id, name, cnpj, timezone from public.clinics where id = $1", &[&t.clinic_id])
+    let row =
+        t.tx.query_opt(
+            "select id, name, cnpj, timezone from public.clinics where id = $1",
+            &[&t.clinic_id],
+        )
         .await?
         .ok_or(ApiError::NotFound)?;
     let res = ClinicResponse {

@@ -34,8 +34,17 @@ pub(super) struct BlockedCache {
 
 impl BlockedCache {
     /// The remembered rejection of `identity` at `now_ms`, if it still holds.
-    pub(super) fn get(&self, class: RateClass, identity: &str, window_ms: u64, now_ms: u64) -> Option<Outcome> {
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub(super) fn get(
+        &self,
+        class: RateClass,
+        identity: &str,
+        window_ms: u64,
+        now_ms: u64,
+    ) -> Option<Outcome> {
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = (class, identity.to_owned());
         let block = *map.get(&key)?;
         if block.until_ms <= now_ms {
@@ -48,29 +57,49 @@ impl BlockedCache {
             // The bucket rolled over while blocked; bucket ends repeat every window.
             window_ms - (now_ms - block.reset_at_ms) % window_ms
         };
-        Some(Outcome { allowed: false, remaining: 0, reset_ms, retry_ms: block.until_ms - now_ms })
+        Some(Outcome {
+            allowed: false,
+            remaining: 0,
+            reset_ms,
+            retry_ms: block.until_ms - now_ms,
+        })
     }
 
     /// Remembers a rejection the backend gave at `asked_ms`. Using the time the question was
     /// asked (not answered) can only end the block early, never late.
-    pub(super) fn insert(&self, class: RateClass, identity: &str, outcome: &Outcome, asked_ms: u64) {
+    pub(super) fn insert(
+        &self,
+        class: RateClass,
+        identity: &str,
+        outcome: &Outcome,
+        asked_ms: u64,
+    ) {
         if outcome.allowed {
             return;
         }
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_BLOCKED {
             map.retain(|_, b| b.until_ms > asked_ms);
             if map.len() >= MAX_BLOCKED {
                 return;
             }
         }
-        let block = Block { until_ms: asked_ms + outcome.retry_ms, reset_at_ms: asked_ms + outcome.reset_ms };
+        let block = Block {
+            until_ms: asked_ms + outcome.retry_ms,
+            reset_at_ms: asked_ms + outcome.reset_ms,
+        };
         map.insert((class, identity.to_owned()), block);
     }
 
     /// Number of remembered blocks.
     pub(super) fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -79,7 +108,12 @@ mod tests {
     use super::*;
 
     fn rejected(retry_ms: u64, reset_ms: u64) -> Outcome {
-        Outcome { allowed: false, remaining: 0, reset_ms, retry_ms }
+        Outcome {
+            allowed: false,
+            remaining: 0,
+            reset_ms,
+            retry_ms,
+        }
     }
 
     #[test]
@@ -98,7 +132,17 @@ mod tests {
     #[test]
     fn only_rejections_are_remembered_and_per_class() {
         let c = BlockedCache::default();
-        c.insert(RateClass::General, "ip:a", &Outcome { allowed: true, remaining: 1, reset_ms: 5, retry_ms: 0 }, 0);
+        c.insert(
+            RateClass::General,
+            "ip:a",
+            &Outcome {
+                allowed: true,
+                remaining: 1,
+                reset_ms: 5,
+                retry_ms: 0,
+            },
+            0,
+        );
         assert_eq!(c.len(), 0);
         c.insert(RateClass::General, "ip:a", &rejected(1_000, 1_000), 0);
         assert!(c.get(RateClass::Healthcare, "ip:a", 60_000, 1).is_none());
@@ -109,7 +153,12 @@ mod tests {
     fn the_map_is_capped_and_pruned() {
         let c = BlockedCache::default();
         for i in 0..(MAX_BLOCKED + 50) {
-            c.insert(RateClass::General, &format!("ip:{i}"), &rejected(1_000, 1_000), 0);
+            c.insert(
+                RateClass::General,
+                &format!("ip:{i}"),
+                &rejected(1_000, 1_000),
+                0,
+            );
         }
         assert_eq!(c.len(), MAX_BLOCKED);
         // Once those expired, a new block prunes them.

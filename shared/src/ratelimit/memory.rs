@@ -54,11 +54,21 @@ pub(super) struct MemoryBackend {
 
 impl MemoryBackend {
     /// Decides (and for a hit, counts) one request at `now_ms` (Unix milliseconds).
-    pub(super) fn check(&self, class: RateClass, identity: &str, quota: ClassLimit, mode: Mode, now_ms: u64) -> Outcome {
+    pub(super) fn check(
+        &self,
+        class: RateClass,
+        identity: &str,
+        quota: ClassLimit,
+        mode: Mode,
+        now_ms: u64,
+    ) -> Outcome {
         let window_ms = window_ms(quota);
         let bucket = now_ms / window_ms;
         let elapsed = now_ms % window_ms;
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = (class, identity.to_owned());
         let (prev, cur) = entries.get(&key).map_or((0, 0), |e| e.counts_at(bucket));
         let outcome = window::evaluate(quota.limit, window_ms, elapsed, prev, cur, mode);
@@ -67,7 +77,15 @@ impl MemoryBackend {
                 make_room(&mut entries, now_ms);
             }
             let bucket = entries.get(&key).map_or(bucket, |e| e.bucket.max(bucket));
-            entries.insert(key, Entry { bucket, prev, cur: cur + 1, window_ms });
+            entries.insert(
+                key,
+                Entry {
+                    bucket,
+                    prev,
+                    cur: cur + 1,
+                    window_ms,
+                },
+            );
         }
         outcome
     }
@@ -75,7 +93,10 @@ impl MemoryBackend {
     /// Number of tracked identities (tests check that it stays bounded).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -93,7 +114,9 @@ fn make_room(entries: &mut HashMap<(RateClass, String), Entry>, now_ms: u64) {
 
 /// The window in milliseconds (at least 1, so bucket arithmetic never divides by zero).
 pub(super) fn window_ms(quota: ClassLimit) -> u64 {
-    u64::try_from(quota.window.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(quota.window.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 #[cfg(test)]
@@ -102,19 +125,36 @@ mod tests {
 
     use super::*;
 
-    const Q: ClassLimit = ClassLimit { limit: 3, window: Duration::from_secs(10) };
+    const Q: ClassLimit = ClassLimit {
+        limit: 3,
+        window: Duration::from_secs(10),
+    };
     const T0: u64 = 1_700_000_000_000; // a bucket boundary of 10 s windows
 
     #[test]
     fn admits_the_limit_then_rejects_without_counting() {
         let m = MemoryBackend::default();
-        let hits: Vec<bool> = (0..5).map(|_| m.check(RateClass::General, "ip:a", Q, Mode::Hit, T0).allowed).collect();
+        let hits: Vec<bool> = (0..5)
+            .map(|_| {
+                m.check(RateClass::General, "ip:a", Q, Mode::Hit, T0)
+                    .allowed
+            })
+            .collect();
         assert_eq!(hits, [true, true, true, false, false]);
         // Rejections were not counted: half a window later the previous weight is what decides.
         let later = T0 + 10_000 + 5_000; // next bucket, halfway: weighted = floor(3 * 0.5) = 1
-        assert!(m.check(RateClass::General, "ip:a", Q, Mode::Hit, later).allowed);
-        assert!(m.check(RateClass::General, "ip:a", Q, Mode::Hit, later).allowed);
-        assert!(!m.check(RateClass::General, "ip:a", Q, Mode::Hit, later).allowed);
+        assert!(
+            m.check(RateClass::General, "ip:a", Q, Mode::Hit, later)
+                .allowed
+        );
+        assert!(
+            m.check(RateClass::General, "ip:a", Q, Mode::Hit, later)
+                .allowed
+        );
+        assert!(
+            !m.check(RateClass::General, "ip:a", Q, Mode::Hit, later)
+                .allowed
+        );
     }
 
     #[test]
@@ -123,16 +163,28 @@ mod tests {
         for _ in 0..3 {
             m.check(RateClass::General, "ip:a", Q, Mode::Hit, T0);
         }
-        assert!(!m.check(RateClass::General, "ip:a", Q, Mode::Hit, T0).allowed);
-        assert!(m.check(RateClass::General, "ip:b", Q, Mode::Hit, T0).allowed);
-        assert!(m.check(RateClass::Healthcare, "ip:a", Q, Mode::Hit, T0).allowed);
+        assert!(
+            !m.check(RateClass::General, "ip:a", Q, Mode::Hit, T0)
+                .allowed
+        );
+        assert!(
+            m.check(RateClass::General, "ip:b", Q, Mode::Hit, T0)
+                .allowed
+        );
+        assert!(
+            m.check(RateClass::Healthcare, "ip:a", Q, Mode::Hit, T0)
+                .allowed
+        );
     }
 
     #[test]
     fn peek_never_counts() {
         let m = MemoryBackend::default();
         for _ in 0..10 {
-            assert!(m.check(RateClass::AuthFailures, "ip:a", Q, Mode::Peek, T0).allowed);
+            assert!(
+                m.check(RateClass::AuthFailures, "ip:a", Q, Mode::Peek, T0)
+                    .allowed
+            );
         }
         assert_eq!(m.len(), 0);
     }

@@ -38,7 +38,12 @@ pub enum RateClass {
 
 impl RateClass {
     /// Every class, for configuration and tests.
-    pub const ALL: [RateClass; 4] = [Self::Healthcare, Self::Ai, Self::AuthFailures, Self::General];
+    pub const ALL: [RateClass; 4] = [
+        Self::Healthcare,
+        Self::Ai,
+        Self::AuthFailures,
+        Self::General,
+    ];
 
     /// The policy name used in keys and in `RateLimit-Policy`.
     pub fn name(self) -> &'static str {
@@ -63,10 +68,22 @@ impl RateClass {
     /// The original design's limits.
     pub fn default_limit(self) -> ClassLimit {
         match self {
-            Self::Healthcare => ClassLimit { limit: 50, window: Duration::from_secs(15 * 60) },
-            Self::Ai => ClassLimit { limit: 20, window: Duration::from_secs(60) },
-            Self::AuthFailures => ClassLimit { limit: 10, window: Duration::from_secs(15 * 60) },
-            Self::General => ClassLimit { limit: 100, window: Duration::from_secs(15 * 60) },
+            Self::Healthcare => ClassLimit {
+                limit: 50,
+                window: Duration::from_secs(15 * 60),
+            },
+            Self::Ai => ClassLimit {
+                limit: 20,
+                window: Duration::from_secs(60),
+            },
+            Self::AuthFailures => ClassLimit {
+                limit: 10,
+                window: Duration::from_secs(15 * 60),
+            },
+            Self::General => ClassLimit {
+                limit: 100,
+                window: Duration::from_secs(15 * 60),
+            },
         }
     }
 
@@ -92,7 +109,10 @@ impl ClassLimit {
         let (l, w) = text.split_once('/')?;
         let limit = l.trim().parse::<u64>().ok().filter(|n| *n > 0)?;
         let window = w.trim().parse::<u64>().ok().filter(|n| *n > 0)?;
-        Some(Self { limit, window: Duration::from_secs(window) })
+        Some(Self {
+            limit,
+            window: Duration::from_secs(window),
+        })
     }
 }
 
@@ -130,7 +150,9 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// The wall clock, in Unix milliseconds.
 pub fn system_clock() -> Clock {
     Arc::new(|| {
-        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
     })
 }
@@ -180,7 +202,11 @@ impl Limiter {
     /// Builds the limiter without touching the network (connections open on first use).
     pub fn new(cfg: &crate::config::RedisConfig, limits: HashMap<RateClass, ClassLimit>) -> Self {
         let backend = match &cfg.url {
-            Some(url) => Backend::Redis(redis::RedisBackend::new(url.clone(), cfg.timeout, cfg.prefix.clone())),
+            Some(url) => Backend::Redis(redis::RedisBackend::new(
+                url.clone(),
+                cfg.timeout,
+                cfg.prefix.clone(),
+            )),
             None => Backend::Memory(memory::MemoryBackend::default()),
         };
         Self::with_backend(backend, limits, system_clock())
@@ -188,16 +214,33 @@ impl Limiter {
 
     /// An in-process limiter on `clock`, so tests can move time instead of waiting for it.
     pub fn in_process(limits: HashMap<RateClass, ClassLimit>, clock: Clock) -> Self {
-        Self::with_backend(Backend::Memory(memory::MemoryBackend::default()), limits, clock)
+        Self::with_backend(
+            Backend::Memory(memory::MemoryBackend::default()),
+            limits,
+            clock,
+        )
     }
 
-    fn with_backend(backend: Backend, limits: HashMap<RateClass, ClassLimit>, clock: Clock) -> Self {
-        Self { limits, backend, clock, blocked: blocked::BlockedCache::default(), fail_open: AtomicU64::new(0) }
+    fn with_backend(
+        backend: Backend,
+        limits: HashMap<RateClass, ClassLimit>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            limits,
+            backend,
+            clock,
+            blocked: blocked::BlockedCache::default(),
+            fail_open: AtomicU64::new(0),
+        }
     }
 
     /// The configured quota of `class`.
     pub fn limit(&self, class: RateClass) -> ClassLimit {
-        self.limits.get(&class).copied().unwrap_or_else(|| class.default_limit())
+        self.limits
+            .get(&class)
+            .copied()
+            .unwrap_or_else(|| class.default_limit())
     }
 
     /// Whether this is the in-process limiter (development without `REDIS_URL`).
@@ -216,7 +259,12 @@ impl Limiter {
         self.check(class, identity, window::Mode::Peek).await
     }
 
-    async fn check(&self, class: RateClass, identity: &str, mode: window::Mode) -> Result<Decision, Unavailable> {
+    async fn check(
+        &self,
+        class: RateClass,
+        identity: &str,
+        mode: window::Mode,
+    ) -> Result<Decision, Unavailable> {
         let quota = self.limit(class);
         let window_ms = memory::window_ms(quota);
         let asked_ms = (self.clock)();
@@ -268,7 +316,11 @@ fn decision(quota: ClassLimit, o: window::Outcome) -> Decision {
         limit: quota.limit,
         remaining: o.remaining.min(quota.limit),
         reset_secs: ceil_secs(o.reset_ms),
-        retry_after_secs: if o.allowed { 0 } else { ceil_secs(o.retry_ms).max(1) },
+        retry_after_secs: if o.allowed {
+            0
+        } else {
+            ceil_secs(o.retry_ms).max(1)
+        },
     }
 }
 
@@ -284,9 +336,20 @@ mod tests {
         (Arc::new(move || read.load(Ordering::SeqCst)), now)
     }
 
-    fn limiter(class: RateClass, limit: u64, window_secs: u64, start: u64) -> (Limiter, Arc<AtomicU64>) {
+    fn limiter(
+        class: RateClass,
+        limit: u64,
+        window_secs: u64,
+        start: u64,
+    ) -> (Limiter, Arc<AtomicU64>) {
         let (clock, now) = fake_clock(start);
-        let limits = HashMap::from([(class, ClassLimit { limit, window: Duration::from_secs(window_secs) })]);
+        let limits = HashMap::from([(
+            class,
+            ClassLimit {
+                limit,
+                window: Duration::from_secs(window_secs),
+            },
+        )]);
         (Limiter::in_process(limits, clock), now)
     }
 
@@ -296,11 +359,29 @@ mod tests {
     async fn decisions_carry_quota_remaining_reset_and_retry() {
         let (l, now) = limiter(RateClass::General, 2, 10, T0 + 2_500);
         let d = l.hit(RateClass::General, "ip:a").await.unwrap();
-        assert_eq!(d, Decision { allowed: true, limit: 2, remaining: 1, reset_secs: 8, retry_after_secs: 0 });
+        assert_eq!(
+            d,
+            Decision {
+                allowed: true,
+                limit: 2,
+                remaining: 1,
+                reset_secs: 8,
+                retry_after_secs: 0
+            }
+        );
         l.hit(RateClass::General, "ip:a").await.unwrap();
         let d = l.hit(RateClass::General, "ip:a").await.unwrap();
         // Full bucket: 7.5 s to its end, then 1 ms until weight 2 decays to 1.
-        assert_eq!(d, Decision { allowed: false, limit: 2, remaining: 0, reset_secs: 8, retry_after_secs: 8 });
+        assert_eq!(
+            d,
+            Decision {
+                allowed: false,
+                limit: 2,
+                remaining: 0,
+                reset_secs: 8,
+                retry_after_secs: 8
+            }
+        );
         now.store(T0 + 10_001, Ordering::SeqCst);
         assert!(l.hit(RateClass::General, "ip:a").await.unwrap().allowed);
     }
@@ -308,15 +389,30 @@ mod tests {
     #[tokio::test]
     async fn a_blocked_identity_is_answered_from_the_cache_until_its_retry_time() {
         let (l, now) = limiter(RateClass::Healthcare, 1, 10, T0);
-        assert!(l.hit(RateClass::Healthcare, "user:u").await.unwrap().allowed);
-        assert!(!l.hit(RateClass::Healthcare, "user:u").await.unwrap().allowed);
+        assert!(
+            l.hit(RateClass::Healthcare, "user:u")
+                .await
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !l.hit(RateClass::Healthcare, "user:u")
+                .await
+                .unwrap()
+                .allowed
+        );
         assert_eq!(l.blocked_count(), 1);
         now.store(T0 + 9_000, Ordering::SeqCst);
         let d = l.peek(RateClass::Healthcare, "user:u").await.unwrap();
         assert!(!d.allowed);
         assert_eq!(d.retry_after_secs, 2); // 1 s to the boundary + 1 ms
         now.store(T0 + 10_001, Ordering::SeqCst);
-        assert!(l.peek(RateClass::Healthcare, "user:u").await.unwrap().allowed);
+        assert!(
+            l.peek(RateClass::Healthcare, "user:u")
+                .await
+                .unwrap()
+                .allowed
+        );
         assert_eq!(l.blocked_count(), 0);
     }
 
@@ -339,13 +435,43 @@ mod tests {
 
     #[test]
     fn defaults_match_the_original_design() {
-        assert_eq!(RateClass::Healthcare.default_limit(), ClassLimit { limit: 50, window: Duration::from_secs(900) });
-        assert_eq!(RateClass::Ai.default_limit(), ClassLimit { limit: 20, window: Duration::from_secs(60) });
-        assert_eq!(RateClass::AuthFailures.default_limit(), ClassLimit { limit: 10, window: Duration::from_secs(900) });
-        assert_eq!(RateClass::General.default_limit(), ClassLimit { limit: 100, window: Duration::from_secs(900) });
+        assert_eq!(
+            RateClass::Healthcare.default_limit(),
+            ClassLimit {
+                limit: 50,
+                window: Duration::from_secs(900)
+            }
+        );
+        assert_eq!(
+            RateClass::Ai.default_limit(),
+            ClassLimit {
+                limit: 20,
+                window: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(
+            RateClass::AuthFailures.default_limit(),
+            ClassLimit {
+                limit: 10,
+                window: Duration::from_secs(900)
+            }
+        );
+        assert_eq!(
+            RateClass::General.default_limit(),
+            ClassLimit {
+                limit: 100,
+                window: Duration::from_secs(900)
+            }
+        );
         assert!(RateClass::Healthcare.fails_closed() && RateClass::AuthFailures.fails_closed());
         assert!(!RateClass::Ai.fails_closed() && !RateClass::General.fails_closed());
-        assert_eq!(ClassLimit::parse("50/900"), Some(ClassLimit { limit: 50, window: Duration::from_secs(900) }));
+        assert_eq!(
+            ClassLimit::parse("50/900"),
+            Some(ClassLimit {
+                limit: 50,
+                window: Duration::from_secs(900)
+            })
+        );
         assert_eq!(ClassLimit::parse("0/900"), None);
         assert_eq!(ClassLimit::parse("50"), None);
     }

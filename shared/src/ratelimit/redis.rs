@@ -60,20 +60,28 @@ impl std::fmt::Display for Failure {
 impl RedisBackend {
     /// No I/O: the connection is made by the first check.
     pub(super) fn new(url: SecretString, timeout: Duration, prefix: String) -> Self {
-        Self { url, timeout, prefix, conn: OnceCell::new() }
+        Self {
+            url,
+            timeout,
+            prefix,
+            conn: OnceCell::new(),
+        }
     }
 
     /// The shared connection, created within the timeout on first use.
     async fn connection(&self) -> Result<ConnectionManager, Failure> {
         let init = self.conn.get_or_try_init(|| async {
-            let client = Client::open(self.url.expose_secret()).map_err(|e| Failure::Redis(e.kind()))?;
+            let client =
+                Client::open(self.url.expose_secret()).map_err(|e| Failure::Redis(e.kind()))?;
             // No retries inside the manager: a request never waits on a backoff, and the next
             // request triggers the next reconnect attempt anyway.
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(self.timeout))
                 .set_response_timeout(Some(self.timeout))
                 .set_number_of_retries(0);
-            ConnectionManager::new_with_config(client, config).await.map_err(|e| Failure::Redis(e.kind()))
+            ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(|e| Failure::Redis(e.kind()))
         });
         match tokio::time::timeout(self.timeout, init).await {
             Ok(Ok(conn)) => Ok(conn.clone()),
@@ -83,7 +91,13 @@ impl RedisBackend {
     }
 
     /// Runs one check: `EVALSHA` of the script, bounded by the timeout.
-    pub(super) async fn check(&self, class: RateClass, identity: &str, quota: ClassLimit, mode: Mode) -> Result<Outcome, Unavailable> {
+    pub(super) async fn check(
+        &self,
+        class: RateClass,
+        identity: &str,
+        quota: ClassLimit,
+        mode: Mode,
+    ) -> Result<Outcome, Unavailable> {
         let result = async {
             let mut conn = self.connection().await?;
             let mut invocation = SCRIPT.prepare_invoke();
@@ -94,9 +108,12 @@ impl RedisBackend {
                 .arg(mode.as_str());
             let call = invocation.invoke_async::<(u64, u64, u64, u64)>(&mut conn);
             match tokio::time::timeout(self.timeout, call).await {
-                Ok(Ok((allowed, remaining, reset_ms, retry_ms))) => {
-                    Ok(Outcome { allowed: allowed == 1, remaining, reset_ms, retry_ms })
-                }
+                Ok(Ok((allowed, remaining, reset_ms, retry_ms))) => Ok(Outcome {
+                    allowed: allowed == 1,
+                    remaining,
+                    reset_ms,
+                    retry_ms,
+                }),
                 Ok(Err(e)) => Err(Failure::Redis(e.kind())),
                 Err(_) => Err(Failure::Timeout),
             }

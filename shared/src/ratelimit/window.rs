@@ -68,7 +68,14 @@ fn weight_fits_at(prev: u64, budget: u64, window_ms: u64) -> u64 {
 
 /// Decides one request `elapsed_ms` into the current bucket, given the counts of the current
 /// (`cur`) and previous (`prev`) buckets. The caller stores `cur + 1` when a hit is admitted.
-pub fn evaluate(limit: u64, window_ms: u64, elapsed_ms: u64, prev: u64, cur: u64, mode: Mode) -> Outcome {
+pub fn evaluate(
+    limit: u64,
+    window_ms: u64,
+    elapsed_ms: u64,
+    prev: u64,
+    cur: u64,
+    mode: Mode,
+) -> Outcome {
     let window_ms = window_ms.max(1);
     let elapsed_ms = elapsed_ms.min(window_ms - 1);
     let weight = weighted(prev, window_ms, elapsed_ms);
@@ -81,13 +88,23 @@ pub fn evaluate(limit: u64, window_ms: u64, elapsed_ms: u64, prev: u64, cur: u64
             // This bucket alone is full: wait for it to become the previous bucket and decay.
             reset_ms + weight_fits_at(cur, limit.saturating_sub(1), window_ms)
         };
-        return Outcome { allowed: false, remaining: 0, reset_ms, retry_ms: retry_ms.max(1) };
+        return Outcome {
+            allowed: false,
+            remaining: 0,
+            reset_ms,
+            retry_ms: retry_ms.max(1),
+        };
     }
     let counted = match mode {
         Mode::Hit => cur + 1,
         Mode::Peek => cur,
     };
-    Outcome { allowed: true, remaining: limit.saturating_sub(weight + counted), reset_ms, retry_ms: 0 }
+    Outcome {
+        allowed: true,
+        remaining: limit.saturating_sub(weight + counted),
+        reset_ms,
+        retry_ms: 0,
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +133,15 @@ mod tests {
         assert_eq!(admitted(10, 11), 10);
         // The last admitted request leaves 0; the one before leaves 1.
         assert_eq!(evaluate(10, W, 10, 0, 8, Mode::Hit).remaining, 1);
-        assert_eq!(evaluate(10, W, 10, 0, 9, Mode::Hit), Outcome { allowed: true, remaining: 0, reset_ms: W - 10, retry_ms: 0 });
+        assert_eq!(
+            evaluate(10, W, 10, 0, 9, Mode::Hit),
+            Outcome {
+                allowed: true,
+                remaining: 0,
+                reset_ms: W - 10,
+                retry_ms: 0
+            }
+        );
         let rejected = evaluate(10, W, 10, 0, 10, Mode::Hit);
         assert!(!rejected.allowed);
         assert_eq!(rejected.remaining, 0);
@@ -167,7 +192,10 @@ mod tests {
         assert!(evaluate(10, W, 1, 10, 0, Mode::Hit).allowed);
         // A limit lowered below the bucket's count (new config): floor(10 * (W - e) / W) <= 4
         // ⇔ e > W / 2.
-        assert_eq!(evaluate(5, W, 40_000, 0, 10, Mode::Hit).retry_ms, 20_000 + 30_001);
+        assert_eq!(
+            evaluate(5, W, 40_000, 0, 10, Mode::Hit).retry_ms,
+            20_000 + 30_001
+        );
         assert!(!evaluate(5, W, 30_000, 10, 0, Mode::Hit).allowed);
         assert!(evaluate(5, W, 30_001, 10, 0, Mode::Hit).allowed);
     }
@@ -186,7 +214,11 @@ mod tests {
                     } else {
                         evaluate(10, W, at - W, cur, 0, Mode::Hit)
                     };
-                    assert!(fits.allowed, "prev={prev} cur={cur} elapsed={elapsed} retry={}", o.retry_ms);
+                    assert!(
+                        fits.allowed,
+                        "prev={prev} cur={cur} elapsed={elapsed} retry={}",
+                        o.retry_ms
+                    );
                     // …and not a millisecond earlier.
                     let before = at - 1;
                     let early = if before < W {
@@ -194,7 +226,11 @@ mod tests {
                     } else {
                         evaluate(10, W, before - W, cur, 0, Mode::Hit)
                     };
-                    assert!(!early.allowed, "prev={prev} cur={cur} elapsed={elapsed} retry={}", o.retry_ms);
+                    assert!(
+                        !early.allowed,
+                        "prev={prev} cur={cur} elapsed={elapsed} retry={}",
+                        o.retry_ms
+                    );
                 }
             }
         }

@@ -130,7 +130,10 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::PatientsRestrict, &[Admin]),
     (Action::ConsentsWrite, &[Admin, Clinician, Staff]),
     (Action::AuditRead, &[Admin]),
-    (Action::AppointmentsRead, &[Admin, Clinician, Staff, Patient]),
+    (
+        Action::AppointmentsRead,
+        &[Admin, Clinician, Staff, Patient],
+    ),
     (Action::AppointmentsWrite, &[Admin, Clinician, Staff]),
     (Action::CatalogWrite, &[Admin]),
     (Action::ClinicalOverride, &[Admin, Clinician]),
@@ -138,7 +141,9 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
 
 /// Whether `role` may perform `action`.
 pub fn allowed(role: Role, action: Action) -> bool {
-    PERMISSIONS.iter().any(|(a, roles)| *a == action && roles.contains(&role))
+    PERMISSIONS
+        .iter()
+        .any(|(a, roles)| *a == action && roles.contains(&role))
 }
 
 /// Type-level names of actions, so a handler's signature says what it needs.
@@ -163,8 +168,18 @@ pub mod perm {
     }
 
     permissions!(
-        ClinicRead, MembersRead, PatientsRead, PatientsWrite, ClinicalRead, PatientsRestrict,
-        ConsentsWrite, AuditRead, AppointmentsRead, AppointmentsWrite, CatalogWrite, ClinicalOverride,
+        ClinicRead,
+        MembersRead,
+        PatientsRead,
+        PatientsWrite,
+        ClinicalRead,
+        PatientsRestrict,
+        ConsentsWrite,
+        AuditRead,
+        AppointmentsRead,
+        AppointmentsWrite,
+        CatalogWrite,
+        ClinicalOverride,
     );
 }
 
@@ -194,26 +209,42 @@ fn forbidden(code: &'static str, detail: Msg) -> ApiError {
 }
 
 /// Picks the request's clinic among the caller's memberships (see the module doc).
-pub fn resolve_clinic(header: Option<&str>, memberships: &[Membership]) -> Result<Membership, ApiError> {
+pub fn resolve_clinic(
+    header: Option<&str>,
+    memberships: &[Membership],
+) -> Result<Membership, ApiError> {
     let active: Vec<&Membership> = memberships.iter().filter(|m| m.active).collect();
     match header {
         Some(raw) => {
             let wanted = Uuid::parse_str(raw.trim()).map_err(|_| ApiError::BadRequest {
                 code: "invalid_clinic_id",
-                detail: Msg::new("X-Clinic-Id deve ser um UUID.", "X-Clinic-Id must be a UUID."),
+                detail: Msg::new(
+                    "X-Clinic-Id deve ser um UUID.",
+                    "X-Clinic-Id must be a UUID.",
+                ),
             })?;
-            active.into_iter().find(|m| m.clinic_id == wanted).cloned().ok_or_else(|| {
-                forbidden(
-                    "not_a_member",
-                    Msg::new("Você não é membro ativo desta clínica.", "You are not an active member of this clinic."),
-                )
-            })
+            active
+                .into_iter()
+                .find(|m| m.clinic_id == wanted)
+                .cloned()
+                .ok_or_else(|| {
+                    forbidden(
+                        "not_a_member",
+                        Msg::new(
+                            "Você não é membro ativo desta clínica.",
+                            "You are not an active member of this clinic.",
+                        ),
+                    )
+                })
         }
         None => match active.as_slice() {
             [only] => Ok((*only).clone()),
             [] => Err(forbidden(
                 "no_membership",
-                Msg::new("Você não é membro ativo de nenhuma clínica.", "You are not an active member of any clinic."),
+                Msg::new(
+                    "Você não é membro ativo de nenhuma clínica.",
+                    "You are not an active member of any clinic.",
+                ),
             )),
             _ => Err(ApiError::BadRequest {
                 code: "clinic_ambiguous",
@@ -229,19 +260,28 @@ pub fn resolve_clinic(header: Option<&str>, memberships: &[Membership]) -> Resul
 /// Opens the request transaction for `user` (read-only for GET/HEAD).
 pub async fn begin(state: &AppState, user: &AuthUser, method: &Method) -> Result<Tx, ApiError> {
     let read_only = *method == Method::GET || *method == Method::HEAD;
-    state.db().begin(&user.0.claims.raw, &user.user_id(), read_only).await
+    state
+        .db()
+        .begin(&user.0.claims.raw, &user.user_id(), read_only)
+        .await
 }
 
 impl<P: perm::Permission> FromRequestParts<AppState> for Tenant<P> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let user = AuthUser::from_request_parts(parts, state).await?;
         let header = match parts.headers.get(&X_CLINIC_ID) {
             None => None,
             Some(v) => Some(v.to_str().map_err(|_| ApiError::BadRequest {
                 code: "invalid_clinic_id",
-                detail: Msg::new("X-Clinic-Id deve ser um UUID.", "X-Clinic-Id must be a UUID."),
+                detail: Msg::new(
+                    "X-Clinic-Id deve ser um UUID.",
+                    "X-Clinic-Id must be a UUID.",
+                ),
             })?),
         };
         let tx = begin(state, &user, &parts.method).await?;
@@ -250,10 +290,19 @@ impl<P: perm::Permission> FromRequestParts<AppState> for Tenant<P> {
         if !allowed(member.role, P::ACTION) {
             return Err(forbidden(
                 "insufficient_role",
-                Msg::new("Seu papel nesta clínica não permite esta operação.", "Your role in this clinic does not allow this operation."),
+                Msg::new(
+                    "Seu papel nesta clínica não permite esta operação.",
+                    "Your role in this clinic does not allow this operation.",
+                ),
             ));
         }
-        Ok(Tenant { user, clinic_id: member.clinic_id, role: member.role, tx, _permission: PhantomData })
+        Ok(Tenant {
+            user,
+            clinic_id: member.clinic_id,
+            role: member.role,
+            tx,
+            _permission: PhantomData,
+        })
     }
 }
 
@@ -288,22 +337,57 @@ mod tests {
     }
 
     fn m(clinic: u128, role: Role, active: bool) -> Membership {
-        Membership { clinic_id: Uuid::from_u128(clinic), clinic_name: String::new(), role, active }
+        Membership {
+            clinic_id: Uuid::from_u128(clinic),
+            clinic_name: String::new(),
+            role,
+            active,
+        }
     }
 
     #[test]
     fn header_selects_only_active_memberships() {
         let ms = [m(1, Role::Admin, true), m(2, Role::Staff, false)];
-        assert_eq!(resolve_clinic(Some(&Uuid::from_u128(1).to_string()), &ms).unwrap().clinic_id, Uuid::from_u128(1));
-        assert_eq!(resolve_clinic(Some(&Uuid::from_u128(2).to_string()), &ms).unwrap_err().status(), 403);
-        assert_eq!(resolve_clinic(Some(&Uuid::from_u128(3).to_string()), &ms).unwrap_err().status(), 403);
-        assert_eq!(resolve_clinic(Some("not-a-uuid"), &ms).unwrap_err().status(), 400);
+        assert_eq!(
+            resolve_clinic(Some(&Uuid::from_u128(1).to_string()), &ms)
+                .unwrap()
+                .clinic_id,
+            Uuid::from_u128(1)
+        );
+        assert_eq!(
+            resolve_clinic(Some(&Uuid::from_u128(2).to_string()), &ms)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            resolve_clinic(Some(&Uuid::from_u128(3).to_string()), &ms)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            resolve_clinic(Some("not-a-uuid"), &ms)
+                .unwrap_err()
+                .status(),
+            400
+        );
     }
 
     #[test]
     fn without_header_the_only_active_membership_wins() {
-        assert_eq!(resolve_clinic(None, &[m(1, Role::Staff, true), m(2, Role::Admin, false)]).unwrap().role, Role::Staff);
+        assert_eq!(
+            resolve_clinic(None, &[m(1, Role::Staff, true), m(2, Role::Admin, false)])
+                .unwrap()
+                .role,
+            Role::Staff
+        );
         assert_eq!(resolve_clinic(None, &[]).unwrap_err().status(), 403);
-        assert_eq!(resolve_clinic(None, &[m(1, Role::Staff, true), m(2, Role::Admin, true)]).unwrap_err().status(), 400);
+        assert_eq!(
+            resolve_clinic(None, &[m(1, Role::Staff, true), m(2, Role::Admin, true)])
+                .unwrap_err()
+                .status(),
+            400
+        );
     }
 }

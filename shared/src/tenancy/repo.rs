@@ -36,7 +36,9 @@ pub async fn memberships(tx: &Tx, user_id: Uuid) -> Result<Vec<Membership>, ApiE
             Ok(Membership {
                 clinic_id: r.try_get(0).map_err(ApiError::internal)?,
                 clinic_name: r.try_get(1).map_err(ApiError::internal)?,
-                role: Role::parse(&role).ok_or_else(|| ApiError::internal(std::io::Error::other("unknown role in clinic_members")))?,
+                role: Role::parse(&role).ok_or_else(|| {
+                    ApiError::internal(std::io::Error::other("unknown role in clinic_members"))
+                })?,
                 active: r.try_get(3).map_err(ApiError::internal)?,
             })
         })

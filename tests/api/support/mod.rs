@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod db;
+pub mod identity;
+pub mod process;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -17,7 +20,10 @@ use tower::ServiceExt;
 
 /// Settings for an in-process app: development defaults plus `overrides`.
 pub fn config(overrides: &[(&str, &str)]) -> Config {
-    let map: HashMap<String, String> = overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let map: HashMap<String, String> = overrides
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     Config::from_lookup(|k| map.get(k).cloned()).expect("test config")
 }
 
@@ -32,17 +38,19 @@ impl TestApp {
         Self::from_config(config(overrides))
     }
 
-    /// An in-process app serving `routes` (e.g. with test-only routes merged in) behind the
-    /// full pipeline.
-    pub fn with_routes(overrides: &[(&str, &str)], routes: Router<AppState>) -> Self {
-        let state = AppState::new(config(overrides));
-        let router = neonpro::http::pipeline(routes, state.clone());
-        Self { state, router }
-    }
-
     pub fn from_config(cfg: Config) -> Self {
         let state = AppState::new(cfg);
         let router = neonpro::app(state.clone());
+        Self { state, router }
+    }
+
+    /// The full app plus the test-only routes (`/__test/panic`, `/__test/slow`, …).
+    pub fn with_test_routes(overrides: &[(&str, &str)]) -> Self {
+        let state = AppState::new(config(overrides));
+        let routes = neonpro::health::router()
+            .merge(neonpro::identity::router())
+            .merge(neonpro::http::testing::router());
+        let router = neonpro::http::pipeline(routes, state.clone());
         Self { state, router }
     }
 
@@ -50,12 +58,23 @@ impl TestApp {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
-        let body = res.into_body().collect().await.expect("body").to_bytes().to_vec();
-        TestResponse { status, headers, body }
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
     }
 }
 
@@ -69,7 +88,8 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -78,8 +98,16 @@ impl TestResponse {
 
     /// Asserts a problem+json body with `status` and `code`, and returns it.
     pub fn assert_problem(&self, status: u16, code: &str) -> serde_json::Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         let p = self.json();
         assert_eq!(p["status"], status);
         assert_eq!(p["code"], code);

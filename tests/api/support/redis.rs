@@ -56,7 +56,9 @@ impl TestRedis {
         loop {
             match self.spawn_and_wait().await {
                 Ok(()) => return,
-                Err(e) if Instant::now() > deadline => panic!("could not restart redis-server on {}: {e}", self.port),
+                Err(e) if Instant::now() > deadline => {
+                    panic!("could not restart redis-server on {}: {e}", self.port)
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
@@ -83,14 +85,34 @@ impl TestRedis {
 
     fn signal(&self, sig: &str) {
         let child = self.child.as_ref().expect("server running");
-        let status = Command::new("kill").arg(sig).arg(child.id().to_string()).status().expect("kill");
+        let status = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
         assert!(status.success(), "kill {sig} failed");
     }
 
     async fn spawn_and_wait(&mut self) -> Result<(), String> {
         let child = Command::new(REDIS_SERVER)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no", "--loglevel", "warning", "--dir", &std::env::temp_dir().to_string_lossy()])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+                "--dir",
+                &std::env::temp_dir().to_string_lossy(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -117,12 +139,17 @@ impl TestRedis {
     }
 
     async fn ping(&self) -> bool {
-        let Ok(client) = redis::Client::open(self.url()) else { return false };
+        let Ok(client) = redis::Client::open(self.url()) else {
+            return false;
+        };
         let attempt = async {
             let mut conn = client.get_multiplexed_async_connection().await?;
             redis::cmd("PING").query_async::<String>(&mut conn).await
         };
-        matches!(tokio::time::timeout(Duration::from_millis(500), attempt).await, Ok(Ok(_)))
+        matches!(
+            tokio::time::timeout(Duration::from_millis(500), attempt).await,
+            Ok(Ok(_))
+        )
     }
 }
 
@@ -130,7 +157,10 @@ impl Drop for TestRedis {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_ref() {
             // A paused server still dies on SIGKILL, but thaw it so nothing lingers stopped.
-            let _ = Command::new("kill").arg("-CONT").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-CONT")
+                .arg(child.id().to_string())
+                .status();
         }
         self.stop();
     }

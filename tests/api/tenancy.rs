@@ -1,0 +1,334 @@
+//! Tenancy and Row Level Security, against real PostgreSQL (and, in the second pass of
+//! `scripts/test`, through PgBouncer in transaction mode): every test here is named `db_…`.
+//!
+//! The RLS matrix talks to Postgres as the API does (login role without privileges, then
+//! `set_config('role','authenticated')` and the claims) and asserts row counts: a denial through
+//! `using` is silent, a `with check` violation raises 42501.
+
+use axum::body::Body;
+use http::Request;
+use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use crate::support::TestApp;
+use crate::support::db::{self, TwoClinics};
+use crate::support::identity;
+
+/// Who a statement runs as.
+#[derive(Clone, Copy, Debug)]
+enum As {
+    Anon,
+    User(Uuid),
+}
+
+/// Runs `sql` in one transaction as `who` (exactly as the API sets up a request) and returns the
+/// affected row count or the SQLSTATE. Always rolls back, so the matrix leaves no trace.
+async fn run_as(c: &Client, who: As, sql: &str, params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)]) -> Result<u64, String> {
+    c.batch_execute("begin").await.unwrap();
+    let (role, claims, sub) = match who {
+        As::Anon => ("anon", serde_json::json!({"role": "anon"}), String::new()),
+        As::User(u) => ("authenticated", identity::claims(u), u.to_string()),
+    };
+    let claims = claims.to_string();
+    c.query_typed(
+        neonpro::db::SET_REQUEST_CONTEXT_SQL,
+        &[(&role, Type::TEXT), (&claims.as_str(), Type::TEXT), (&sub.as_str(), Type::TEXT), (&"2000", Type::TEXT)],
+    )
+    .await
+    .unwrap();
+    let out = c.execute_typed(sql, params).await.map_err(|e| e.code().map(|c| c.code().to_owned()).unwrap_or_else(|| e.to_string()));
+    c.batch_execute("rollback").await.unwrap();
+    out
+}
+
+async fn setup() -> (Client, Client, TwoClinics) {
+    let admin = db::admin().await;
+    let world = db::two_clinics(&admin).await;
+    let app = db::connect(&db::app_url()).await;
+    (admin, app, world)
+}
+
+#[tokio::test]
+async fn db_rls_matrix_clinics() {
+    let (_admin, c, w) = setup().await;
+    let a_admin = As::User(w.a_admin);
+    let a_staff = As::User(w.a_staff);
+    let b_admin = As::User(w.b_admin);
+
+    // select: own clinic only; anon nothing.
+    let sel = "select id from public.clinics where id = any($1)";
+    let both = vec![w.a, w.b];
+    assert_eq!(run_as(&c, a_staff, sel, &[(&both, Type::UUID_ARRAY)]).await, Ok(1));
+    assert_eq!(run_as(&c, b_admin, sel, &[(&both, Type::UUID_ARRAY)]).await, Ok(1));
+    assert_eq!(run_as(&c, As::Anon, sel, &[(&both, Type::UUID_ARRAY)]).await, Err("42501".into()));
+
+    // insert: never from the API role.
+    let ins = "insert into public.clinics (name) values ('Nova')";
+    assert_eq!(run_as(&c, a_admin, ins, &[]).await, Err("42501".into()));
+    assert_eq!(run_as(&c, As::Anon, ins, &[]).await, Err("42501".into()));
+
+    // update: admin of the clinic only; another clinic's row is silently untouched.
+    let upd = "update public.clinics set name = 'Renomeada' where id = $1";
+    assert_eq!(run_as(&c, a_admin, upd, &[(&w.a, Type::UUID)]).await, Ok(1));
+    assert_eq!(run_as(&c, a_staff, upd, &[(&w.a, Type::UUID)]).await, Ok(0));
+    assert_eq!(run_as(&c, b_admin, upd, &[(&w.a, Type::UUID)]).await, Ok(0));
+    assert_eq!(run_as(&c, As::Anon, upd, &[(&w.a, Type::UUID)]).await, Err("42501".into()));
+
+    // delete: never.
+    let del = "delete from public.clinics where id = $1";
+    assert!(matches!(run_as(&c, a_admin, del, &[(&w.a, Type::UUID)]).await, Ok(0) | Err(_)));
+    assert!(matches!(run_as(&c, b_admin, del, &[(&w.a, Type::UUID)]).await, Ok(0) | Err(_)));
+    assert_eq!(run_as(&c, As::Anon, del, &[(&w.a, Type::UUID)]).await, Err("42501".into()));
+}
+
+#[tokio::test]
+async fn db_rls_matrix_clinic_members() {
+    let (admin, c, w) = setup().await;
+    let a_admin = As::User(w.a_admin);
+    let a_staff = As::User(w.a_staff);
+    let b_admin = As::User(w.b_admin);
+    let clinics = vec![w.a, w.b];
+
+    // select: a member sees their own row; an admin sees the whole clinic; nobody sees B from A.
+    let sel = "select user_id from public.clinic_members where clinic_id = any($1)";
+    assert_eq!(run_as(&c, a_staff, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Ok(1));
+    assert_eq!(run_as(&c, a_admin, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Ok(4));
+    assert_eq!(run_as(&c, b_admin, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Ok(2));
+    assert_eq!(run_as(&c, As::Anon, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Err("42501".into()));
+
+    // insert: admin into their own clinic; `with check` refuses other clinics (42501).
+    let newcomer = Uuid::new_v4();
+    let ins = "insert into public.clinic_members (clinic_id, user_id, role) values ($1, $2, 'staff')";
+    assert_eq!(run_as(&c, a_admin, ins, &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]).await, Ok(1));
+    assert_eq!(run_as(&c, a_admin, ins, &[(&w.b, Type::UUID), (&newcomer, Type::UUID)]).await, Err("42501".into()));
+    assert_eq!(run_as(&c, a_staff, ins, &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]).await, Err("42501".into()));
+    assert_eq!(run_as(&c, As::Anon, ins, &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]).await, Err("42501".into()));
+
+    // update: admin of the clinic; moving a row to another clinic violates `with check`.
+    let upd = "update public.clinic_members set role = 'clinician' where clinic_id = $1 and user_id = $2";
+    assert_eq!(run_as(&c, a_admin, upd, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(1));
+    assert_eq!(run_as(&c, a_staff, upd, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
+    assert_eq!(run_as(&c, b_admin, upd, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
+    let mv = "update public.clinic_members set clinic_id = $2 where clinic_id = $1 and user_id = $3";
+    assert_eq!(
+        run_as(&c, a_admin, mv, &[(&w.a, Type::UUID), (&w.b, Type::UUID), (&w.a_staff, Type::UUID)]).await,
+        Err("42501".into())
+    );
+
+    // delete: admin of the clinic only.
+    let del = "delete from public.clinic_members where clinic_id = $1 and user_id = $2";
+    assert_eq!(run_as(&c, b_admin, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
+    assert_eq!(run_as(&c, a_staff, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
+    assert_eq!(run_as(&c, a_admin, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(1));
+    assert_eq!(run_as(&c, As::Anon, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Err("42501".into()));
+
+    // Everything above was rolled back.
+    let n: i64 = admin
+        .query_one("select count(*) from public.clinic_members where clinic_id = any($1)", &[&clinics])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 6);
+}
+
+#[tokio::test]
+async fn db_inactive_members_see_nothing() {
+    let (admin, c, w) = setup().await;
+    db::exec(
+        &admin,
+        "update public.clinic_members set active = false where user_id = $1",
+        &[(&w.a_clinician, Type::UUID)],
+    )
+    .await;
+    let sel = "select id from public.clinics where id = $1";
+    assert_eq!(run_as(&c, As::User(w.a_clinician), sel, &[(&w.a, Type::UUID)]).await, Ok(0));
+}
+
+/// Fails if any table in an exposed schema lacks RLS (enabled AND forced) or has no policy.
+#[tokio::test]
+async fn db_every_exposed_table_has_forced_rls_and_a_policy() {
+    let admin = db::admin().await;
+    let rows = admin
+        .query(
+            "select n.nspname || '.' || c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                    (select count(*) from pg_policy p where p.polrelid = c.oid)
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where n.nspname in ('public', 'graphql_public') and c.relkind in ('r', 'p')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| !(r.get::<_, bool>(1) && r.get::<_, bool>(2) && r.get::<_, i64>(3) > 0))
+        .map(|r| r.get(0))
+        .collect();
+    assert!(bad.is_empty(), "tables without forced RLS or without a policy: {bad:?}");
+}
+
+#[tokio::test]
+async fn db_the_login_role_alone_has_no_table_access() {
+    let c = db::connect(&db::app_url()).await;
+    c.batch_execute("begin").await.unwrap();
+    let err = c.query_typed("select id from public.clinics", &[]).await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42501"));
+    c.batch_execute("rollback").await.unwrap();
+}
+
+/// A session-level `request.jwt.claim.sub` left behind on a connection (as the transaction
+/// pooler would hand over) must not win over the request's own claims. Direct connection on
+/// purpose: through PgBouncer a session-level SET would leak to other clients.
+#[tokio::test]
+async fn db_stale_session_claim_sub_does_not_override_the_request() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let c = db::connect(&db::env("NEONPRO_TEST_PG_APP_URL")).await;
+    c.batch_execute(&format!("set request.jwt.claim.sub = '{}'", w.b_admin)).await.unwrap();
+    c.batch_execute("begin").await.unwrap();
+    let claims = identity::claims(w.a_staff).to_string();
+    let sub = w.a_staff.to_string();
+    c.query_typed(
+        neonpro::db::SET_REQUEST_CONTEXT_SQL,
+        &[(&"authenticated", Type::TEXT), (&claims.as_str(), Type::TEXT), (&sub.as_str(), Type::TEXT), (&"2000", Type::TEXT)],
+    )
+    .await
+    .unwrap();
+    let uid: Uuid = c.query_typed("select auth.uid()", &[]).await.unwrap()[0].get(0);
+    assert_eq!(uid, w.a_staff);
+    let visible: Vec<Uuid> = c
+        .query_typed("select id from public.clinics where id = any($1)", &[(&vec![w.a, w.b], Type::UUID_ARRAY)])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(visible, vec![w.a]);
+    c.batch_execute("rollback").await.unwrap();
+}
+
+fn db_app() -> TestApp {
+    let url = db::app_url();
+    TestApp::new(&[("DATABASE_URL", url.as_str())])
+}
+
+async fn get_as(app: &TestApp, path: &str, user: Uuid, clinic: Option<Uuid>) -> crate::support::TestResponse {
+    let mut req = Request::get(path).header("authorization", identity::bearer(user));
+    if let Some(c) = clinic {
+        req = req.header("x-clinic-id", c.to_string());
+    }
+    app.send(req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn db_me_lists_memberships_and_the_active_clinic() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    db::add_member(&admin, w.b, w.a_admin, "staff").await;
+    let app = db_app();
+
+    let res = get_as(&app, "/v1/me", w.a_staff, None).await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let me = res.json();
+    assert_eq!(me["userId"], w.a_staff.to_string());
+    assert_eq!(me["activeClinic"]["clinicId"], w.a.to_string());
+    assert_eq!(me["activeClinic"]["role"], "staff");
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 1);
+    assert_eq!(me["aal"], "aal1");
+
+    // Two clinics: no active clinic until X-Clinic-Id picks one.
+    let res = get_as(&app, "/v1/me", w.a_admin, None).await;
+    let me = res.json();
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 2);
+    assert!(me["activeClinic"].is_null());
+    let res = get_as(&app, "/v1/me", w.a_admin, Some(w.b)).await;
+    assert_eq!(res.json()["activeClinic"]["role"], "staff");
+}
+
+#[tokio::test]
+async fn db_current_clinic_follows_membership_and_never_the_header_alone() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    db::add_member(&admin, w.b, w.a_admin, "staff").await;
+    let app = db_app();
+
+    let res = get_as(&app, "/v1/clinics/current", w.a_staff, None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["id"], w.a.to_string());
+    assert_eq!(res.json()["role"], "staff");
+
+    // Clinic A's member naming clinic B → 403, whatever the header says.
+    let res = get_as(&app, "/v1/clinics/current", w.a_staff, Some(w.b)).await;
+    res.assert_problem(403, "not_a_member");
+    // A malformed header is a 400; two memberships without a header are ambiguous (400).
+    let mut req = Request::get("/v1/clinics/current").header("authorization", identity::bearer(w.a_staff));
+    req = req.header("x-clinic-id", "clinic-b");
+    app.send(req.body(Body::empty()).unwrap()).await.assert_problem(400, "invalid_clinic_id");
+    get_as(&app, "/v1/clinics/current", w.a_admin, None).await.assert_problem(400, "clinic_ambiguous");
+    let res = get_as(&app, "/v1/clinics/current", w.a_admin, Some(w.b)).await;
+    assert_eq!(res.json()["id"], w.b.to_string());
+    // A user of no clinic at all → 403.
+    get_as(&app, "/v1/clinics/current", Uuid::new_v4(), None).await.assert_problem(403, "no_membership");
+}
+
+#[tokio::test]
+async fn db_a_removed_member_loses_access_on_the_next_request() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let app = db_app();
+    assert_eq!(get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.status, 200);
+
+    db::exec(&admin, "update public.clinic_members set active = false where user_id = $1", &[(&w.a_clinician, Type::UUID)]).await;
+    get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.assert_problem(403, "no_membership");
+
+    db::exec(&admin, "update public.clinic_members set active = true where user_id = $1", &[(&w.a_clinician, Type::UUID)]).await;
+    assert_eq!(get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.status, 200);
+
+    db::exec(&admin, "delete from public.clinic_members where user_id = $1", &[(&w.a_clinician, Type::UUID)]).await;
+    get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.assert_problem(403, "no_membership");
+}
+
+#[tokio::test]
+async fn db_anonymous_supabase_users_cannot_use_staff_routes() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let app = db_app();
+    let mut claims = identity::claims(w.a_staff);
+    claims["is_anonymous"] = serde_json::json!(true);
+    let req = Request::get("/v1/clinics/current").header("authorization", format!("Bearer {}", identity::sign(&claims)));
+    app.send(req.body(Body::empty()).unwrap()).await.assert_problem(403, "anonymous_user");
+}
+
+#[tokio::test]
+async fn db_read_only_transactions_refuse_writes_and_write_transactions_commit() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let cfg = crate::support::config(&[("DATABASE_URL", db::app_url().as_str())]);
+    let pool = neonpro::db::Db::new(&cfg.db);
+    let claims = identity::claims(w.a_admin);
+    let rename = "update public.clinics set name = 'Aurora II' where id = $1";
+
+    let tx = pool.begin(&claims, &w.a_admin, true).await.unwrap();
+    let err = tx.query_raw(rename, &[&w.a]).await.unwrap().unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("25006"), "read-only transaction accepted a write");
+    drop(tx);
+
+    let tx = pool.begin(&claims, &w.a_admin, false).await.unwrap();
+    assert_eq!(tx.execute(rename, &[&w.a]).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let name: String = admin.query_one("select name from public.clinics where id = $1", &[&w.a]).await.unwrap().get(0);
+    assert_eq!(name, "Aurora II");
+
+    // Dropping an unfinished transaction rolls it back before the connection is reused.
+    let tx = pool.begin(&claims, &w.a_admin, false).await.unwrap();
+    assert_eq!(tx.execute("update public.clinics set name = 'never' where id = $1", &[&w.a]).await.unwrap(), 1);
+    drop(tx);
+    for _ in 0..8 {
+        let tx = pool.begin(&claims, &w.a_admin, true).await.unwrap();
+        let row = tx.query_one("select name, current_setting('transaction_read_only') from public.clinics where id = $1", &[&w.a]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), "Aurora II");
+        assert_eq!(row.get::<_, String>(1), "on");
+        tx.commit().await.unwrap();
+    }
+}
