@@ -12,4 +12,5 @@ mod support;
 mod e2e;
 mod layout;
 mod pipeline;
+mod ratelimit;
 mod tenancy;

@@ -7,6 +7,15 @@
 //! 2. the bearer token is verified (a failure is counted against that budget and answers 401);
 //! 3. the route's class is charged to the caller (user id when authenticated, else client IP);
 //! 4. the handler runs within the route's timeout (504 past it).
+//!
+//! When the limiter is unavailable (Redis down or slower than `REDIS_TIMEOUT_MS`), a class that
+//! [fails closed](RateClass::fails_closed) answers 503 `rate_limit_unavailable` with
+//! `Retry-After`; the others let the request through, logged and counted
+//! ([`crate::ratelimit::Limiter::fail_open_count`]).
+//!
+//! Limited responses carry the IETF draft-11 `RateLimit-Policy`/`RateLimit` fields and the
+//! legacy `X-RateLimit-*`, except on authentication endpoints, whose remaining budget would help
+//! an attacker pace guesses (draft-11 §8.2); there a 429 carries `Retry-After` only.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -20,7 +29,7 @@ use http::{HeaderMap, HeaderValue, header};
 use super::log::LoggedUser;
 use crate::auth::AuthContext;
 use crate::error::ApiError;
-use crate::ratelimit::{Decision, RateClass};
+use crate::ratelimit::{Decision, RateClass, Unavailable};
 use crate::state::AppState;
 
 /// Whether a route needs a verified caller.
@@ -41,6 +50,8 @@ pub struct Policy {
     pub access: Access,
     /// Time budget; `None` means the configured default (`REQUEST_TIMEOUT_MS`).
     pub timeout: Option<Duration>,
+    /// An authentication endpoint (login, OTP, password reset): no rate-limit headers.
+    pub auth_endpoint: bool,
 }
 
 impl Policy {
@@ -50,6 +61,7 @@ impl Policy {
             class,
             access: Access::Public,
             timeout: None,
+            auth_endpoint: false,
         }
     }
 
@@ -59,6 +71,7 @@ impl Policy {
             class,
             access: Access::Authenticated,
             timeout: None,
+            auth_endpoint: false,
         }
     }
 
@@ -66,6 +79,19 @@ impl Policy {
     pub const fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Marks an authentication endpoint (login, OTP, password reset), whose responses must not
+    /// disclose a rate-limit budget.
+    pub const fn auth_endpoint(mut self) -> Self {
+        self.auth_endpoint = true;
+        self
+    }
+
+    /// Whether responses carry rate-limit headers: not on authentication endpoints, which are
+    /// also every route charged to the failed-authentication budget.
+    pub fn shows_rate_limit_headers(&self) -> bool {
+        !(self.auth_endpoint || self.class == RateClass::AuthFailures)
     }
 
     /// Attaches this policy to a method router.
@@ -123,7 +149,9 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     }))
 }
 
-/// Adds the IETF draft-11 `RateLimit`/`RateLimit-Policy` fields and the legacy `X-RateLimit-*`.
+/// Adds the IETF draft-11 `RateLimit`/`RateLimit-Policy` fields (`t` in delta seconds) and, for
+/// clients written against the older drafts, `X-RateLimit-*` (`Reset` as a Unix timestamp, as
+/// GitHub and most clients expect).
 pub fn rate_limit_headers(
     headers: &mut HeaderMap,
     class: RateClass,
@@ -172,6 +200,7 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
     let identity = match policy.access {
         Access::Public => ip_id.clone(),
         Access::Authenticated => {
+            // Requests without credentials are plain 401s: they never touch the failed-auth budget.
             let token = match bearer(req.headers()) {
                 None => {
                     return ApiError::Unauthenticated {
@@ -181,7 +210,8 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
                 }
                 Some(t) => t.map(str::to_owned),
             };
-            // 1. A client that already failed too often gets no token work at all.
+            // 1. A client that already failed too often gets no token work at all. The answer
+            //    carries Retry-After only: the failed-auth budget is never disclosed.
             match limiter.peek(RateClass::AuthFailures, &ip_id).await {
                 Ok(d) if !d.allowed => {
                     return ApiError::RateLimited {
@@ -190,13 +220,7 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
                     .into_response();
                 }
                 Ok(_) => {}
-                Err(_) => {
-                    return ApiError::Unavailable {
-                        code: "rate_limit_unavailable",
-                        retry_after: 5,
-                    }
-                    .into_response();
-                }
+                Err(Unavailable) => return unavailable(),
             }
             // 2. Verify; count only failures.
             let verified = match token {
@@ -213,11 +237,7 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
                 Err(reason) => {
                     tracing::info!(target: "neonpro::auth", reason, "token rejected");
                     if limiter.hit(RateClass::AuthFailures, &ip_id).await.is_err() {
-                        return ApiError::Unavailable {
-                            code: "rate_limit_unavailable",
-                            retry_after: 5,
-                        }
-                        .into_response();
+                        return unavailable();
                     }
                     return ApiError::Unauthenticated {
                         invalid_token: true,
@@ -232,18 +252,12 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
     let window = limiter.limit(policy.class).window;
     let decision = match limiter.hit(policy.class, &identity).await {
         Ok(d) => Some(d),
-        Err(_) if policy.class.fails_closed() => {
-            return with_user(
-                ApiError::Unavailable {
-                    code: "rate_limit_unavailable",
-                    retry_after: 5,
-                }
-                .into_response(),
-                logged_user,
-            );
+        Err(Unavailable) if policy.class.fails_closed() => {
+            tracing::warn!(target: "neonpro::ratelimit", class = policy.class.name(), "limiter unavailable; failing closed");
+            return with_user(unavailable(), logged_user);
         }
-        Err(_) => {
-            tracing::warn!(target: "neonpro::ratelimit", class = policy.class.name(), "limiter unavailable; failing open");
+        Err(Unavailable) => {
+            limiter.record_fail_open(policy.class);
             None
         }
     };
@@ -252,7 +266,9 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
             retry_after: d.retry_after_secs.max(1),
         }
         .into_response();
-        rate_limit_headers(res.headers_mut(), policy.class, window, &d);
+        if policy.shows_rate_limit_headers() {
+            rate_limit_headers(res.headers_mut(), policy.class, window, &d);
+        }
         return with_user(res, logged_user);
     }
 
@@ -262,10 +278,20 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
         Ok(res) => res,
         Err(_) => ApiError::Timeout.into_response(),
     };
-    if let Some(d) = decision {
+    if let Some(d) = decision.filter(|_| policy.shows_rate_limit_headers()) {
         rate_limit_headers(res.headers_mut(), policy.class, window, &d);
     }
     with_user(res, logged_user)
+}
+
+/// The fail-closed answer: 503 with its own code, so an outage pages a different runbook than
+/// an attack (`reference/security.md` §4.1).
+fn unavailable() -> Response {
+    ApiError::Unavailable {
+        code: "rate_limit_unavailable",
+        retry_after: Unavailable::RETRY_AFTER_SECS,
+    }
+    .into_response()
 }
 
 fn with_user(mut res: Response, user: Option<LoggedUser>) -> Response {
@@ -302,5 +328,36 @@ mod tests {
             HeaderValue::from_static("198.51.100.7, 10.0.0.1"),
         );
         assert_eq!(client_ip(&h, None), Some("198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn authentication_endpoints_hide_their_budget() {
+        assert!(Policy::public(RateClass::General).shows_rate_limit_headers());
+        assert!(Policy::authenticated(RateClass::Healthcare).shows_rate_limit_headers());
+        assert!(
+            !Policy::public(RateClass::General)
+                .auth_endpoint()
+                .shows_rate_limit_headers()
+        );
+        assert!(!Policy::public(RateClass::AuthFailures).shows_rate_limit_headers());
+    }
+
+    #[test]
+    fn headers_follow_draft_11_syntax() {
+        let mut h = HeaderMap::new();
+        let d = Decision {
+            allowed: true,
+            limit: 100,
+            remaining: 42,
+            reset_secs: 17,
+            retry_after_secs: 0,
+        };
+        rate_limit_headers(&mut h, RateClass::General, Duration::from_secs(900), &d);
+        assert_eq!(h["ratelimit-policy"], "\"general\";q=100;w=900");
+        assert_eq!(h["ratelimit"], "\"general\";r=42;t=17");
+        assert_eq!(h["x-ratelimit-limit"], "100");
+        assert_eq!(h["x-ratelimit-remaining"], "42");
+        let reset: i64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert!((reset - chrono::Utc::now().timestamp() - 17).abs() <= 1);
     }
 }

@@ -1,6 +1,6 @@
 //! Routes that exist only for the test suite (cargo feature `test-support`, never enabled by
-//! function binaries): a panic, a slow handler, a JSON echo and a large body, each behind the
-//! same policies real routes use.
+//! function binaries): a panic, a slow handler, a JSON echo, a large body and one route per
+//! rate-limit class, each behind the same policies real routes use.
 
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ struct SlowParams {
 /// Test-only routes under `/__test/`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(rate_limit_router())
         .route(
             "/__test/panic",
             Policy::public(RateClass::General).on(get(panics)),
@@ -45,6 +46,35 @@ pub fn router() -> Router<AppState> {
             "/__test/big",
             Policy::public(RateClass::General).on(get(big)),
         )
+}
+
+/// One route per rate-limit class and access kind, so every class can be driven through the
+/// real guard without production routes: `GET /__test/rl/{class}` (public),
+/// `GET /__test/rl/{class}/authenticated`, and `GET /__test/rl/login` (a public
+/// [`Policy::auth_endpoint`] in the general class).
+pub fn rate_limit_router() -> Router<AppState> {
+    let mut router = Router::new().route(
+        "/__test/rl/login",
+        Policy::public(RateClass::General)
+            .auth_endpoint()
+            .on(get(ok)),
+    );
+    for class in RateClass::ALL {
+        router = router
+            .route(
+                &format!("/__test/rl/{}", class.name()),
+                Policy::public(class).on(get(ok)),
+            )
+            .route(
+                &format!("/__test/rl/{}/authenticated", class.name()),
+                Policy::authenticated(class).on(get(ok)),
+            );
+    }
+    router
+}
+
+async fn ok() -> &'static str {
+    "ok"
 }
 
 #[allow(clippy::panic)]

@@ -6,6 +6,7 @@
 pub mod db;
 pub mod identity;
 pub mod process;
+pub mod redis;
 
 use std::collections::HashMap;
 
