@@ -4,7 +4,12 @@
 //! Services (PostgreSQL, PgBouncer, Redis) are started by `scripts/test`, which exports their
 //! URLs (see `support`).
 
+// Test code: a failed `unwrap`/`expect` is the failure report (the workspace denies them in
+// library code only).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
+mod auth;
 mod layout;
 mod pipeline;

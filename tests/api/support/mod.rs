@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod jwks;
+pub mod tokens;
+
 use std::collections::HashMap;
 
 use axum::Router;
