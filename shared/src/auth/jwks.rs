@@ -50,7 +50,9 @@ pub(crate) struct PinnedKey {
 
 impl std::fmt::Debug for PinnedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PinnedKey").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("PinnedKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,7 +77,11 @@ pub(crate) fn parse_jwks(bytes: &[u8]) -> Result<KeySet, &'static str> {
                 }
             }
             Err(reason) => {
-                let kid = entry.get("kid").and_then(Value::as_str).filter(|k| is_plausible_kid(k)).unwrap_or("-");
+                let kid = entry
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .filter(|k| is_plausible_kid(k))
+                    .unwrap_or("-");
                 tracing::debug!(target: "neonpro::auth", kid, reason, "JWKS entry skipped");
             }
         }
@@ -100,7 +106,9 @@ fn parse_jwk(jwk: &Value) -> Result<(String, PinnedKey), &'static str> {
         Some(_) => return Err("use is not sig"),
     }
     if let Some(ops) = jwk.get("key_ops") {
-        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op == "verify"));
         if !verifies {
             return Err("key_ops lacks verify");
         }
@@ -121,7 +129,10 @@ fn parse_jwk(jwk: &Value) -> Result<(String, PinnedKey), &'static str> {
                 return Err("EC coordinates are not 32 bytes");
             }
             let key = DecodingKey::from_ec_components(x, y).map_err(|_| "bad EC key")?;
-            PinnedKey { alg: Alg::Es256, key }
+            PinnedKey {
+                alg: Alg::Es256,
+                key,
+            }
         }
         Some("RSA") => {
             if alg.is_some_and(|a| a != "RS256") {
@@ -130,7 +141,9 @@ fn parse_jwk(jwk: &Value) -> Result<(String, PinnedKey), &'static str> {
             let (Some(n), Some(e)) = (str_field("n"), str_field("e")) else {
                 return Err("RSA key lacks n or e");
             };
-            let n_bytes = URL_SAFE_NO_PAD.decode(n).map_err(|_| "RSA n is not base64url")?;
+            let n_bytes = URL_SAFE_NO_PAD
+                .decode(n)
+                .map_err(|_| "RSA n is not base64url")?;
             let significant = n_bytes.iter().skip_while(|b| **b == 0).count();
             if !RSA_MODULUS_BYTES.contains(&significant) {
                 return Err("RSA modulus size out of range");
@@ -139,7 +152,10 @@ fn parse_jwk(jwk: &Value) -> Result<(String, PinnedKey), &'static str> {
                 return Err("RSA exponent malformed");
             }
             let key = DecodingKey::from_rsa_components(n, e).map_err(|_| "bad RSA key")?;
-            PinnedKey { alg: Alg::Rs256, key }
+            PinnedKey {
+                alg: Alg::Rs256,
+                key,
+            }
         }
         // `oct` above all: a shared secret must never be turned into an HMAC key from a JWKS.
         _ => return Err("kty is not EC or RSA"),
@@ -203,30 +219,54 @@ impl std::fmt::Debug for JwksCache {
             #[cfg(feature = "test-support")]
             Source::Static => "<static>",
         };
-        f.debug_struct("JwksCache").field("url", &url).field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("JwksCache")
+            .field("url", &url)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
 impl JwksCache {
     /// A cache that fetches `url` on demand.
     pub(crate) fn remote(url: &str, ttl: Duration, refetch_interval: Duration) -> Self {
-        Self::with_source(Source::Remote(checked_url(url)), ttl, refetch_interval, State::default())
+        Self::with_source(
+            Source::Remote(checked_url(url)),
+            ttl,
+            refetch_interval,
+            State::default(),
+        )
     }
 
     /// A cache primed with `keys`: they count as freshly fetched from `url`, or, without a URL,
     /// as permanent (a benchmark then measures verification only).
     #[cfg(feature = "test-support")]
-    pub(crate) fn preloaded(url: Option<&str>, keys: KeySet, ttl: Duration, refetch_interval: Duration) -> Self {
+    pub(crate) fn preloaded(
+        url: Option<&str>,
+        keys: KeySet,
+        ttl: Duration,
+        refetch_interval: Duration,
+    ) -> Self {
         let source = match url {
             Some(url) => Source::Remote(checked_url(url)),
             None => Source::Static,
         };
         let now = Instant::now();
-        let state = State { keys: Some(Arc::new(keys)), fetched_at: Some(now), attempted_at: Some(now), failed: false, attempts: 1 };
+        let state = State {
+            keys: Some(Arc::new(keys)),
+            fetched_at: Some(now),
+            attempted_at: Some(now),
+            failed: false,
+            attempts: 1,
+        };
         Self::with_source(source, ttl, refetch_interval, state)
     }
 
-    fn with_source(source: Source, ttl: Duration, refetch_interval: Duration, state: State) -> Self {
+    fn with_source(
+        source: Source,
+        ttl: Duration,
+        refetch_interval: Duration,
+        state: State,
+    ) -> Self {
         Self {
             source,
             ttl,
@@ -248,7 +288,9 @@ impl JwksCache {
             return Err(AuthError("jwks unavailable"));
         }
         self.refresh(snap.attempts).await;
-        self.snapshot().fresh_keys.ok_or(AuthError("jwks unavailable"))
+        self.snapshot()
+            .fresh_keys
+            .ok_or(AuthError("jwks unavailable"))
     }
 
     /// The key named `kid`. An unknown kid triggers a refetch only if no fetch completed within
@@ -262,7 +304,10 @@ impl JwksCache {
             return Err(AuthError("unknown kid"));
         }
         self.refresh(snap.attempts).await;
-        let keys = self.snapshot().fresh_keys.ok_or(AuthError("jwks unavailable"))?;
+        let keys = self
+            .snapshot()
+            .fresh_keys
+            .ok_or(AuthError("jwks unavailable"))?;
         keys.get(kid).cloned().ok_or(AuthError("unknown kid"))
     }
 
@@ -322,27 +367,45 @@ impl JwksCache {
             #[cfg(feature = "test-support")]
             Source::Static => return Err("no JWKS URL"),
         };
-        let client = self.client.get_or_init(build_client).as_ref().map_err(|e| *e)?;
+        let client = self
+            .client
+            .get_or_init(build_client)
+            .as_ref()
+            .map_err(|e| *e)?;
         let mut res = client
             .get(url)
             .header(http::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| if e.is_timeout() { "JWKS request timed out" } else { "JWKS request failed" })?;
+            .map_err(transport_error)?;
         if res.status() != http::StatusCode::OK {
             return Err("JWKS response status is not 200");
         }
-        if res.content_length().is_some_and(|n| n > MAX_JWKS_BYTES as u64) {
+        if res
+            .content_length()
+            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
+        {
             return Err("JWKS response too large");
         }
         let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| if e.is_timeout() { "JWKS request timed out" } else { "JWKS body failed" })? {
+        while let Some(chunk) = res.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err("JWKS response too large");
             }
             body.extend_from_slice(&chunk);
         }
         parse_jwks(&body)
+    }
+}
+
+/// Logs a transport failure with its detail (the URL is public; no token is involved) and
+/// names it for the caller.
+fn transport_error(e: reqwest::Error) -> &'static str {
+    tracing::warn!(target: "neonpro::auth", error = %e, "JWKS transport error");
+    if e.is_timeout() {
+        "JWKS request timed out"
+    } else {
+        "JWKS request failed"
     }
 }
 
@@ -356,7 +419,11 @@ fn checked_url(raw: &str) -> Result<reqwest::Url, &'static str> {
     let url = reqwest::Url::parse(raw).map_err(|_| "JWKS URL does not parse")?;
     let loopback = match url.host_str() {
         Some(host) if host.eq_ignore_ascii_case("localhost") => true,
-        Some(host) => host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
         None => false,
     };
     match url.scheme() {
@@ -370,12 +437,16 @@ fn checked_url(raw: &str) -> Result<reqwest::Url, &'static str> {
 /// (reqwest's `rustls-no-provider` has none, and a process-wide default would be a hidden global)
 /// and the Mozilla roots compiled in, so no certificate files are read on a function instance.
 fn build_client() -> Result<reqwest::Client, &'static str> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|_| "TLS set-up failed")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|_| "TLS set-up failed")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
@@ -411,21 +482,32 @@ mod tests {
     }
 
     fn kids(doc: Value) -> Vec<String> {
-        let mut k: Vec<String> = parse_jwks(doc.to_string().as_bytes()).unwrap().into_keys().collect();
+        let mut k: Vec<String> = parse_jwks(doc.to_string().as_bytes())
+            .unwrap()
+            .into_keys()
+            .collect();
         k.sort();
         k
     }
 
     #[test]
     fn ec_and_rsa_signature_keys_are_pinned_to_their_algorithm() {
-        let set = parse_jwks(json!({"keys": [ec("e1"), rsa("r1", 256)]}).to_string().as_bytes()).unwrap();
+        let set = parse_jwks(
+            json!({"keys": [ec("e1"), rsa("r1", 256)]})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
         assert_eq!(set["e1"].alg, Alg::Es256);
         assert_eq!(set["r1"].alg, Alg::Rs256);
         // Without `alg` the algorithm follows from kty (+crv).
         let mut bare = ec("e2");
         bare.as_object_mut().unwrap().remove("alg");
         bare.as_object_mut().unwrap().remove("use");
-        assert_eq!(parse_jwks(json!({"keys": [bare]}).to_string().as_bytes()).unwrap()["e2"].alg, Alg::Es256);
+        assert_eq!(
+            parse_jwks(json!({"keys": [bare]}).to_string().as_bytes()).unwrap()["e2"].alg,
+            Alg::Es256
+        );
     }
 
     #[test]
@@ -459,7 +541,11 @@ mod tests {
         no_kid.as_object_mut().unwrap().remove("kid");
         let mut bad_kid = ec("x");
         bad_kid["kid"] = json!("a\u{0}b");
-        assert!(kids(json!({"keys": [short_x, no_kid, bad_kid, rsa("rsa1024", 128), rsa("rsa2048", 256)]})) == ["rsa2048"]);
+        assert!(
+            kids(
+                json!({"keys": [short_x, no_kid, bad_kid, rsa("rsa1024", 128), rsa("rsa2048", 256)]})
+            ) == ["rsa2048"]
+        );
     }
 
     #[test]

@@ -117,8 +117,12 @@ mod tests {
 
     #[test]
     fn the_value_matches_serde_json_for_well_formed_input() {
-        let text = br#"{"s":"x","n":-3,"u":18446744073709551615,"f":1.5,"b":true,"z":null,"a":[1,"2"]}"#;
-        assert_eq!(from_slice(text).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
+        let text =
+            br#"{"s":"x","n":-3,"u":18446744073709551615,"f":1.5,"b":true,"z":null,"a":[1,"2"]}"#;
+        assert_eq!(
+            from_slice(text).unwrap(),
+            serde_json::from_slice::<Value>(text).unwrap()
+        );
     }
 
     #[test]

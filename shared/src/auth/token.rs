@@ -45,7 +45,8 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, AuthError> {
         return Err(AuthError("token too large"));
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(AuthError("not three segments"));
     };
@@ -58,7 +59,11 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, AuthError> {
     for segment in [header, payload, signature] {
         // A base64 length of 1 (mod 4) encodes no whole byte; the decoder refuses it too, but a
         // signature segment is only decoded by the crypto backend, so check it here.
-        if segment.len() % 4 == 1 || !segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if segment.len() % 4 == 1
+            || !segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(AuthError("segment is not base64url"));
         }
     }
@@ -67,13 +72,22 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, AuthError> {
 
 /// Decodes one segment and parses it as a JSON object, refusing duplicate keys.
 fn decode_object(segment: &str, what: Part) -> Result<Map<String, Value>, AuthError> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| AuthError("segment is not base64url"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AuthError("segment is not base64url"))?;
     match strict_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(AuthError(what.pick("header is not a JSON object", "payload is not a JSON object"))),
+        Ok(_) => Err(AuthError(what.pick(
+            "header is not a JSON object",
+            "payload is not a JSON object",
+        ))),
         // The strict visitor accepts every JSON value, so a data error can only be a repeated key.
-        Err(e) if e.is_data() => Err(AuthError(what.pick("duplicate key in header", "duplicate key in payload"))),
-        Err(_) => Err(AuthError(what.pick("header is not JSON", "payload is not JSON"))),
+        Err(e) if e.is_data() => Err(AuthError(
+            what.pick("duplicate key in header", "duplicate key in payload"),
+        )),
+        Err(_) => Err(AuthError(
+            what.pick("header is not JSON", "payload is not JSON"),
+        )),
     }
 }
 
@@ -148,7 +162,9 @@ pub(crate) fn check_header(header: &Map<String, Value>) -> Result<Header, AuthEr
         "ES256" => Alg::Es256,
         "RS256" => Alg::Rs256,
         "HS256" => Alg::Hs256,
-        other if other.eq_ignore_ascii_case("none") || other.is_empty() => return Err(AuthError("alg none")),
+        other if other.eq_ignore_ascii_case("none") || other.is_empty() => {
+            return Err(AuthError("alg none"));
+        }
         _ => return Err(AuthError("alg not allowed")),
     };
     if KEY_SOURCE_PARAMS.iter().any(|p| header.contains_key(*p)) {
@@ -189,13 +205,21 @@ pub(crate) struct ClaimRules {
 }
 
 /// Decodes the payload and applies [`check_claims`].
-pub(crate) fn parse_claims(segments: &Segments<'_>, rules: &ClaimRules, now: u64) -> Result<Claims, AuthError> {
+pub(crate) fn parse_claims(
+    segments: &Segments<'_>,
+    rules: &ClaimRules,
+    now: u64,
+) -> Result<Claims, AuthError> {
     check_claims(decode_object(segments.payload, Part::Payload)?, rules, now)
 }
 
 /// The claim rules, on an already parsed payload, at unix time `now`. Returns the [`Claims`]
 /// with `raw` set to the payload, which is only trusted once the signature is also verified.
-pub(crate) fn check_claims(payload: Map<String, Value>, rules: &ClaimRules, now: u64) -> Result<Claims, AuthError> {
+pub(crate) fn check_claims(
+    payload: Map<String, Value>,
+    rules: &ClaimRules,
+    now: u64,
+) -> Result<Claims, AuthError> {
     // Times: JSON numbers only. A string `exp` must not read as "absent" (CVE-2026-25537).
     let exp = match payload.get("exp") {
         None => return Err(AuthError("exp missing")),
@@ -256,13 +280,24 @@ pub(crate) fn check_claims(payload: Map<String, Value>, rules: &ClaimRules, now:
         Some(_) => return Err(AuthError("amr is not an array")),
     };
 
-    Ok(Claims { sub, aal, amr, session_id, is_anonymous, raw: Value::Object(payload) })
+    Ok(Claims {
+        sub,
+        aal,
+        amr,
+        session_id,
+        is_anonymous,
+        raw: Value::Object(payload),
+    })
 }
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number, fractions truncated.
 fn numeric_date(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+                .map(|f| f as u64)
+        }),
         _ => None,
     }
 }
@@ -271,7 +306,9 @@ fn numeric_date(v: &Value) -> Option<u64> {
 fn audience_ok(aud: &Value) -> bool {
     match aud {
         Value::String(s) => s == AUDIENCE,
-        Value::Array(items) => items.iter().all(Value::is_string) && items.iter().any(|v| v == AUDIENCE),
+        Value::Array(items) => {
+            items.iter().all(Value::is_string) && items.iter().any(|v| v == AUDIENCE)
+        }
         _ => false,
     }
 }
@@ -297,7 +334,10 @@ mod tests {
     const USER: &str = "2f4a5b6c-7d8e-4f90-a1b2-c3d4e5f60718";
 
     fn rules() -> ClaimRules {
-        ClaimRules { issuer: ISS.to_owned(), leeway: 30 }
+        ClaimRules {
+            issuer: ISS.to_owned(),
+            leeway: 30,
+        }
     }
 
     fn header(v: Value) -> Result<Header, AuthError> {
@@ -330,15 +370,30 @@ mod tests {
 
     #[test]
     fn shape_checks_refuse_oversized_and_malformed_tokens() {
-        assert_eq!(split(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err().0, "token too large");
+        assert_eq!(
+            split(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err().0,
+            "token too large"
+        );
         assert_eq!(split("a.b").unwrap_err().0, "not three segments");
         assert_eq!(split("a.b.c.d").unwrap_err().0, "not three segments");
         assert_eq!(split("aaaa.bbbb.").unwrap_err().0, "empty signature");
         assert_eq!(split(".bbbb.cccc").unwrap_err().0, "empty segment");
-        assert_eq!(split("aa+a.bbbb.cccc").unwrap_err().0, "segment is not base64url");
-        assert_eq!(split("aaaa.bb=b.cccc").unwrap_err().0, "segment is not base64url");
-        assert_eq!(split("aaaa.bbbb.c cc").unwrap_err().0, "segment is not base64url");
-        assert_eq!(split("aaaa.bbbb.ccccc").unwrap_err().0, "segment is not base64url");
+        assert_eq!(
+            split("aa+a.bbbb.cccc").unwrap_err().0,
+            "segment is not base64url"
+        );
+        assert_eq!(
+            split("aaaa.bb=b.cccc").unwrap_err().0,
+            "segment is not base64url"
+        );
+        assert_eq!(
+            split("aaaa.bbbb.c cc").unwrap_err().0,
+            "segment is not base64url"
+        );
+        assert_eq!(
+            split("aaaa.bbbb.ccccc").unwrap_err().0,
+            "segment is not base64url"
+        );
         assert!(split("aaaa.bbbb.cccc").is_ok());
     }
 
@@ -348,13 +403,26 @@ mod tests {
         assert_eq!(header(json!({"alg": "RS256"})).unwrap().alg, Alg::Rs256);
         assert_eq!(header(json!({"alg": "HS256"})).unwrap().alg, Alg::Hs256);
         for none in ["none", "None", "NONE", "nOnE", ""] {
-            assert_eq!(header(json!({"alg": none})).unwrap_err().0, "alg none", "{none}");
+            assert_eq!(
+                header(json!({"alg": none})).unwrap_err().0,
+                "alg none",
+                "{none}"
+            );
         }
-        for other in ["es256", "HS384", "RS512", "PS256", "ES384", "EdDSA", "ES256 "] {
-            assert_eq!(header(json!({"alg": other})).unwrap_err().0, "alg not allowed", "{other}");
+        for other in [
+            "es256", "HS384", "RS512", "PS256", "ES384", "EdDSA", "ES256 ",
+        ] {
+            assert_eq!(
+                header(json!({"alg": other})).unwrap_err().0,
+                "alg not allowed",
+                "{other}"
+            );
         }
         assert_eq!(header(json!({"typ": "JWT"})).unwrap_err().0, "alg missing");
-        assert_eq!(header(json!({"alg": ["ES256"]})).unwrap_err().0, "alg is not a string");
+        assert_eq!(
+            header(json!({"alg": ["ES256"]})).unwrap_err().0,
+            "alg is not a string"
+        );
     }
 
     #[test]
@@ -364,26 +432,62 @@ mod tests {
             h[p] = json!("https://evil.example/jwks.json");
             assert_eq!(header(h).unwrap_err().0, "header names a key source", "{p}");
         }
-        assert_eq!(header(json!({"alg": "ES256", "crit": ["exp"]})).unwrap_err().0, "crit header");
-        assert_eq!(header(json!({"alg": "ES256", "crit": []})).unwrap_err().0, "crit header");
-        assert_eq!(header(json!({"alg": "ES256", "b64": false})).unwrap_err().0, "unsupported header parameter");
-        assert_eq!(header(json!({"alg": "ES256", "zip": "DEF"})).unwrap_err().0, "unsupported header parameter");
+        assert_eq!(
+            header(json!({"alg": "ES256", "crit": ["exp"]}))
+                .unwrap_err()
+                .0,
+            "crit header"
+        );
+        assert_eq!(
+            header(json!({"alg": "ES256", "crit": []})).unwrap_err().0,
+            "crit header"
+        );
+        assert_eq!(
+            header(json!({"alg": "ES256", "b64": false})).unwrap_err().0,
+            "unsupported header parameter"
+        );
+        assert_eq!(
+            header(json!({"alg": "ES256", "zip": "DEF"})).unwrap_err().0,
+            "unsupported header parameter"
+        );
     }
 
     #[test]
     fn typ_must_be_jwt_in_any_case() {
         assert!(header(json!({"alg": "ES256", "typ": "JWT"})).is_ok());
         assert!(header(json!({"alg": "ES256", "typ": "jwt"})).is_ok());
-        assert_eq!(header(json!({"alg": "ES256", "typ": "at+jwt"})).unwrap_err().0, "typ is not JWT");
-        assert_eq!(header(json!({"alg": "ES256", "typ": 1})).unwrap_err().0, "typ is not JWT");
+        assert_eq!(
+            header(json!({"alg": "ES256", "typ": "at+jwt"}))
+                .unwrap_err()
+                .0,
+            "typ is not JWT"
+        );
+        assert_eq!(
+            header(json!({"alg": "ES256", "typ": 1})).unwrap_err().0,
+            "typ is not JWT"
+        );
     }
 
     #[test]
     fn odd_kids_are_refused_before_any_lookup() {
-        let ok = header(json!({"alg": "ES256", "kid": "8c2b5b1e-3d5f-4c1a-9f0e-1d2c3b4a5f60"})).unwrap();
-        assert_eq!(ok.kid.as_deref(), Some("8c2b5b1e-3d5f-4c1a-9f0e-1d2c3b4a5f60"));
-        for kid in [json!(""), json!("a\u{0}b"), json!("a b"), json!("ção"), json!("k".repeat(MAX_KID_BYTES + 1)), json!(7)] {
-            assert_eq!(header(json!({"alg": "ES256", "kid": kid})).unwrap_err().0, "malformed kid");
+        let ok =
+            header(json!({"alg": "ES256", "kid": "8c2b5b1e-3d5f-4c1a-9f0e-1d2c3b4a5f60"})).unwrap();
+        assert_eq!(
+            ok.kid.as_deref(),
+            Some("8c2b5b1e-3d5f-4c1a-9f0e-1d2c3b4a5f60")
+        );
+        for kid in [
+            json!(""),
+            json!("a\u{0}b"),
+            json!("a b"),
+            json!("ção"),
+            json!("k".repeat(MAX_KID_BYTES + 1)),
+            json!(7),
+        ] {
+            assert_eq!(
+                header(json!({"alg": "ES256", "kid": kid})).unwrap_err().0,
+                "malformed kid"
+            );
         }
         // Path and quote characters are printable: they pass here and simply match no key.
         assert!(header(json!({"alg": "ES256", "kid": "../../etc/passwd"})).is_ok());
@@ -395,16 +499,34 @@ mod tests {
         let enc = |s: &str| URL_SAFE_NO_PAD.encode(s);
         let h = enc(r#"{"alg":"ES256","alg":"HS256"}"#);
         let p = enc(r#"{"sub":"a","sub":"b"}"#);
-        let seg = Segments { header: &h, payload: &p };
+        let seg = Segments {
+            header: &h,
+            payload: &p,
+        };
         assert_eq!(parse_header(&seg).unwrap_err().0, "duplicate key in header");
-        assert_eq!(parse_claims(&seg, &rules(), NOW).unwrap_err().0, "duplicate key in payload");
+        assert_eq!(
+            parse_claims(&seg, &rules(), NOW).unwrap_err().0,
+            "duplicate key in payload"
+        );
         let not_json = enc("{alg:ES256}");
-        let seg = Segments { header: &not_json, payload: &not_json };
+        let seg = Segments {
+            header: &not_json,
+            payload: &not_json,
+        };
         assert_eq!(parse_header(&seg).unwrap_err().0, "header is not JSON");
         let array = enc("[1]");
-        let seg = Segments { header: &array, payload: &array };
-        assert_eq!(parse_header(&seg).unwrap_err().0, "header is not a JSON object");
-        assert_eq!(parse_claims(&seg, &rules(), NOW).unwrap_err().0, "payload is not a JSON object");
+        let seg = Segments {
+            header: &array,
+            payload: &array,
+        };
+        assert_eq!(
+            parse_header(&seg).unwrap_err().0,
+            "header is not a JSON object"
+        );
+        assert_eq!(
+            parse_claims(&seg, &rules(), NOW).unwrap_err().0,
+            "payload is not a JSON object"
+        );
     }
 
     #[test]
@@ -412,51 +534,113 @@ mod tests {
         let c = claims_with(json!({})).unwrap();
         assert_eq!(c.sub.to_string(), USER);
         assert_eq!(c.aal.as_deref(), Some("aal1"));
-        assert_eq!(c.session_id.map(|s| s.to_string()).as_deref(), Some("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"));
+        assert_eq!(
+            c.session_id.map(|s| s.to_string()).as_deref(),
+            Some("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9")
+        );
         assert!(!c.is_anonymous);
         assert!(c.amr.is_some_and(|a| a.is_array()));
         assert_eq!(c.raw, valid());
-        assert!(claims_with(json!({"is_anonymous": true})).unwrap().is_anonymous);
+        assert!(
+            claims_with(json!({"is_anonymous": true}))
+                .unwrap()
+                .is_anonymous
+        );
         assert!(claims_with(json!({"aud": ["authenticated", "other"]})).is_ok());
         assert!(claims_with(json!({"exp": (NOW + 60) as f64 + 0.5})).is_ok());
     }
 
     #[test]
     fn times_must_be_numbers_and_current() {
-        assert_eq!(reason(claims_with(json!({"exp": "<remove>"}))), "exp missing");
-        assert_eq!(reason(claims_with(json!({"exp": "9999999999"}))), "exp is not a number");
-        assert_eq!(reason(claims_with(json!({"exp": "never"}))), "exp is not a number");
-        assert_eq!(reason(claims_with(json!({"exp": null}))), "exp is not a number");
-        assert_eq!(reason(claims_with(json!({"exp": -1}))), "exp is not a number");
-        assert_eq!(reason(claims_with(json!({"nbf": "0"}))), "nbf is not a number");
-        assert_eq!(reason(claims_with(json!({"iat": "0"}))), "iat is not a number");
+        assert_eq!(
+            reason(claims_with(json!({"exp": "<remove>"}))),
+            "exp missing"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"exp": "9999999999"}))),
+            "exp is not a number"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"exp": "never"}))),
+            "exp is not a number"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"exp": null}))),
+            "exp is not a number"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"exp": -1}))),
+            "exp is not a number"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"nbf": "0"}))),
+            "nbf is not a number"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"iat": "0"}))),
+            "iat is not a number"
+        );
         // Leeway: 30 s.
         assert_eq!(reason(claims_with(json!({"exp": NOW - 31}))), "expired");
         assert_eq!(reason(claims_with(json!({"exp": NOW - 30}))), "expired");
         assert!(claims_with(json!({"exp": NOW - 29})).is_ok());
-        assert_eq!(reason(claims_with(json!({"nbf": NOW + 31}))), "not yet valid");
+        assert_eq!(
+            reason(claims_with(json!({"nbf": NOW + 31}))),
+            "not yet valid"
+        );
         assert!(claims_with(json!({"nbf": NOW + 30})).is_ok());
     }
 
     #[test]
     fn issuer_must_match_exactly() {
-        assert_eq!(reason(claims_with(json!({"iss": "<remove>"}))), "iss missing");
-        for iss in [json!("supabase"), json!("https://other.supabase.co/auth/v1"), json!(format!("{ISS}/")), json!([ISS]), json!(null)] {
-            assert_eq!(reason(claims_with(json!({ "iss": iss }))), "wrong issuer", "{iss}");
+        assert_eq!(
+            reason(claims_with(json!({"iss": "<remove>"}))),
+            "iss missing"
+        );
+        for iss in [
+            json!("supabase"),
+            json!("https://other.supabase.co/auth/v1"),
+            json!(format!("{ISS}/")),
+            json!([ISS]),
+            json!(null),
+        ] {
+            assert_eq!(
+                reason(claims_with(json!({ "iss": iss }))),
+                "wrong issuer",
+                "{iss}"
+            );
         }
     }
 
     #[test]
     fn audience_must_include_authenticated() {
-        assert_eq!(reason(claims_with(json!({"aud": "<remove>"}))), "aud missing");
-        for aud in [json!("anon"), json!([]), json!(["x"]), json!(["anon"]), json!("Authenticated"), json!(["authenticated", 1]), json!(null)] {
-            assert_eq!(reason(claims_with(json!({ "aud": aud }))), "wrong audience", "{aud}");
+        assert_eq!(
+            reason(claims_with(json!({"aud": "<remove>"}))),
+            "aud missing"
+        );
+        for aud in [
+            json!("anon"),
+            json!([]),
+            json!(["x"]),
+            json!(["anon"]),
+            json!("Authenticated"),
+            json!(["authenticated", 1]),
+            json!(null),
+        ] {
+            assert_eq!(
+                reason(claims_with(json!({ "aud": aud }))),
+                "wrong audience",
+                "{aud}"
+            );
         }
     }
 
     #[test]
     fn sub_must_be_a_canonical_uuid() {
-        assert_eq!(reason(claims_with(json!({"sub": "<remove>"}))), "sub missing");
+        assert_eq!(
+            reason(claims_with(json!({"sub": "<remove>"}))),
+            "sub missing"
+        );
         for sub in [
             json!("not-a-uuid"),
             json!(USER.replace('-', "")),
@@ -464,23 +648,50 @@ mod tests {
             json!("00000000-0000-0000-0000-000000000000"),
             json!(42),
         ] {
-            assert_eq!(reason(claims_with(json!({ "sub": sub }))), "sub is not a UUID", "{sub}");
+            assert_eq!(
+                reason(claims_with(json!({ "sub": sub }))),
+                "sub is not a UUID",
+                "{sub}"
+            );
         }
     }
 
     #[test]
     fn role_must_be_exactly_authenticated() {
-        for role in [json!("<remove>"), json!("service_role"), json!("postgres"), json!("anon"), json!("Authenticated"), json!(["authenticated"])] {
-            assert_eq!(reason(claims_with(json!({ "role": role }))), "role is not authenticated", "{role}");
+        for role in [
+            json!("<remove>"),
+            json!("service_role"),
+            json!("postgres"),
+            json!("anon"),
+            json!("Authenticated"),
+            json!(["authenticated"]),
+        ] {
+            assert_eq!(
+                reason(claims_with(json!({ "role": role }))),
+                "role is not authenticated",
+                "{role}"
+            );
         }
     }
 
     #[test]
     fn optional_claims_must_have_their_types() {
-        assert_eq!(reason(claims_with(json!({"is_anonymous": "false"}))), "is_anonymous is not a boolean");
-        assert_eq!(reason(claims_with(json!({"session_id": "x"}))), "session_id is not a UUID");
-        assert_eq!(reason(claims_with(json!({"aal": 2}))), "aal is not a string");
-        assert_eq!(reason(claims_with(json!({"amr": "password"}))), "amr is not an array");
+        assert_eq!(
+            reason(claims_with(json!({"is_anonymous": "false"}))),
+            "is_anonymous is not a boolean"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"session_id": "x"}))),
+            "session_id is not a UUID"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"aal": 2}))),
+            "aal is not a string"
+        );
+        assert_eq!(
+            reason(claims_with(json!({"amr": "password"}))),
+            "amr is not an array"
+        );
         let c = claims_with(json!({"aal": null, "amr": "<remove>", "session_id": "<remove>", "is_anonymous": "<remove>"})).unwrap();
         assert!(c.aal.is_none() && c.amr.is_none() && c.session_id.is_none() && !c.is_anonymous);
     }

@@ -55,7 +55,13 @@ impl Verifier {
     /// Builds the verifier without any network access, so it can live in the process-wide
     /// state that a cold start builds before serving its first request.
     pub fn new(cfg: &AuthConfig) -> Self {
-        let jwks = cfg.jwks_url.as_deref().map(|url| JwksCache::remote(url, cfg.jwks_ttl.min(MAX_JWKS_TTL), cfg.jwks_refetch_interval));
+        let jwks = cfg.jwks_url.as_deref().map(|url| {
+            JwksCache::remote(
+                url,
+                cfg.jwks_ttl.min(MAX_JWKS_TTL),
+                cfg.jwks_refetch_interval,
+            )
+        });
         Self::build(cfg, jwks)
     }
 
@@ -71,13 +77,24 @@ impl Verifier {
             Ok(keys) => keys,
             Err(reason) => panic!("Verifier::with_jwks: {reason}"),
         };
-        let cache = JwksCache::preloaded(cfg.jwks_url.as_deref(), keys, cfg.jwks_ttl.min(MAX_JWKS_TTL), cfg.jwks_refetch_interval);
+        let cache = JwksCache::preloaded(
+            cfg.jwks_url.as_deref(),
+            keys,
+            cfg.jwks_ttl.min(MAX_JWKS_TTL),
+            cfg.jwks_refetch_interval,
+        );
         Self::build(cfg, Some(cache))
     }
 
     fn build(cfg: &AuthConfig, jwks: Option<JwksCache>) -> Self {
-        let rules = ClaimRules { issuer: cfg.issuer.clone(), leeway: cfg.leeway_secs.min(MAX_LEEWAY_SECS) };
-        let hs256 = cfg.jwt_secret.as_ref().and_then(|s| DecodingKey::from_secret(s.expose_secret().as_bytes()).ok());
+        let rules = ClaimRules {
+            issuer: cfg.issuer.clone(),
+            leeway: cfg.leeway_secs.min(MAX_LEEWAY_SECS),
+        };
+        let hs256 = cfg
+            .jwt_secret
+            .as_ref()
+            .and_then(|s| DecodingKey::from_secret(s.expose_secret().as_bytes()).ok());
         let validation = |alg: Alg| {
             let mut v = Validation::new(alg.jwt());
             v.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
@@ -112,17 +129,24 @@ impl Verifier {
                 if pinned.alg != header.alg {
                     return Err(AuthError("alg does not match the key"));
                 }
-                let validation = if pinned.alg == Alg::Es256 { &self.es256 } else { &self.rs256 };
+                let validation = if pinned.alg == Alg::Es256 {
+                    &self.es256
+                } else {
+                    &self.rs256
+                };
                 (KeyRef::Pinned(pinned), validation)
             }
             Alg::Hs256 => {
-                let secret = self.hs256.as_ref().ok_or(AuthError("HS256 not configured"))?;
+                let secret = self
+                    .hs256
+                    .as_ref()
+                    .ok_or(AuthError("HS256 not configured"))?;
                 // A token that names one of the project's public keys yet claims HS256 is an
                 // algorithm-confusion attempt, whatever its signature.
-                if let (Some(kid), Some(jwks)) = (header.kid.as_deref(), &self.jwks) {
-                    if jwks.fresh_keys().await?.contains_key(kid) {
-                        return Err(AuthError("HS256 token names a JWKS key"));
-                    }
+                if let (Some(kid), Some(jwks)) = (header.kid.as_deref(), &self.jwks)
+                    && jwks.fresh_keys().await?.contains_key(kid)
+                {
+                    return Err(AuthError("HS256 token names a JWKS key"));
                 }
                 (KeyRef::Secret(secret), &self.hs256_validation)
             }
@@ -132,7 +156,8 @@ impl Verifier {
             // jsonwebtoken would panic; refuse instead (only a mis-built binary gets here).
             return Err(AuthError("no JWT crypto provider"));
         }
-        jsonwebtoken::decode::<serde::de::IgnoredAny>(token, key.get(), validation).map_err(|e| AuthError(reason(e.kind())))?;
+        jsonwebtoken::decode::<serde::de::IgnoredAny>(token, key.get(), validation)
+            .map_err(|e| AuthError(reason(e.kind())))?;
         Ok(claims)
     }
 }
@@ -153,7 +178,10 @@ impl KeyRef<'_> {
 }
 
 fn unix_now() -> Result<u64, AuthError> {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).map_err(|_| AuthError("clock before 1970"))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| AuthError("clock before 1970"))
 }
 
 /// The log reason of a `jsonwebtoken` failure. Most claim failures were already caught by
@@ -161,14 +189,21 @@ fn unix_now() -> Result<u64, AuthError> {
 fn reason(kind: &ErrorKind) -> &'static str {
     match kind {
         ErrorKind::InvalidSignature => "bad signature",
-        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm | ErrorKind::InvalidAlgorithmName => "alg does not match the key",
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::MissingAlgorithm
+        | ErrorKind::InvalidAlgorithmName => "alg does not match the key",
         ErrorKind::ExpiredSignature => "expired",
         ErrorKind::ImmatureSignature => "not yet valid",
         ErrorKind::InvalidIssuer => "wrong issuer",
         ErrorKind::InvalidAudience => "wrong audience",
         ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => "bad claims",
-        ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => "unusable key",
-        ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) | ErrorKind::InvalidToken => "malformed token",
+        ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
+            "unusable key"
+        }
+        ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_)
+        | ErrorKind::InvalidToken => "malformed token",
         _ => "rejected by jsonwebtoken",
     }
 }

@@ -50,10 +50,18 @@ impl FakeSupabaseJwks {
 
     /// Starts serving `keys`.
     pub async fn start(keys: Vec<Value>) -> Self {
-        let shared = Arc::new(Shared { keys: Mutex::new(keys), behaviour: Mutex::new(Behaviour::Serve), hits: Mutex::new(Vec::new()) });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let shared = Arc::new(Shared {
+            keys: Mutex::new(keys),
+            behaviour: Mutex::new(Behaviour::Serve),
+            hits: Mutex::new(Vec::new()),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -82,7 +90,13 @@ impl FakeSupabaseJwks {
 
     /// Requests received at the JWKS path.
     pub fn jwks_requests(&self) -> usize {
-        self.shared.hits.lock().expect("lock").iter().filter(|p| p.as_str() == Self::PATH).count()
+        self.shared
+            .hits
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|p| p.as_str() == Self::PATH)
+            .count()
     }
 
     /// Requests received at any path.
@@ -92,7 +106,13 @@ impl FakeSupabaseJwks {
 
     /// Requests received at `path`.
     pub fn requests_to(&self, path: &str) -> usize {
-        self.shared.hits.lock().expect("lock").iter().filter(|p| p.as_str() == path).count()
+        self.shared
+            .hits
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|p| p.as_str() == path)
+            .count()
     }
 }
 
@@ -112,11 +132,17 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     match behaviour {
         Behaviour::Serve => {
             let keys = shared.keys.lock().expect("lock").clone();
-            ([(http::header::CONTENT_TYPE, "application/json")], json!({ "keys": keys }).to_string()).into_response()
+            (
+                [(http::header::CONTENT_TYPE, "application/json")],
+                json!({ "keys": keys }).to_string(),
+            )
+                .into_response()
         }
         Behaviour::Status(code) => StatusCode::from_u16(code).expect("status").into_response(),
         Behaviour::Hang => std::future::pending().await,
         Behaviour::RedirectTo(location) => Redirect::temporary(&location).into_response(),
-        Behaviour::Body(body) => ([(http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Behaviour::Body(body) => {
+            ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
     }
 }

@@ -57,12 +57,18 @@ impl TokenBuilder {
             "session_id": Uuid::new_v4().to_string(),
             "is_anonymous": false,
         });
-        Self { claims: as_map(claims), header: Map::new() }
+        Self {
+            claims: as_map(claims),
+            header: Map::new(),
+        }
     }
 
     /// No claims at all (for tokens that are not user tokens, such as Supabase API keys).
     pub fn empty() -> Self {
-        Self { claims: Map::new(), header: Map::new() }
+        Self {
+            claims: Map::new(),
+            header: Map::new(),
+        }
     }
 
     /// One of Supabase's legacy API-key JWTs (`anon` or `service_role`): `iss: "supabase"`, a
@@ -137,27 +143,51 @@ impl TokenBuilder {
 
     /// HS256 with arbitrary key bytes and an optional `kid` (e.g. a public key's bytes).
     pub fn sign_hs256_bytes(&self, key: &[u8], kid: Option<&str>) -> String {
-        sign_raw(&self.header_json("HS256", kid), &self.payload_json(), &EncodingKey::from_secret(key).expect("non-empty HMAC key"), Algorithm::HS256)
+        sign_raw(
+            &self.header_json("HS256", kid),
+            &self.payload_json(),
+            &EncodingKey::from_secret(key).expect("non-empty HMAC key"),
+            Algorithm::HS256,
+        )
     }
 
     /// ES256 with `key`, header `kid`.
     pub fn sign_es256(&self, key: &EsKey, kid: &str) -> String {
-        sign_raw(&self.header_json("ES256", Some(kid)), &self.payload_json(), &key.encoding, Algorithm::ES256)
+        sign_raw(
+            &self.header_json("ES256", Some(kid)),
+            &self.payload_json(),
+            &key.encoding,
+            Algorithm::ES256,
+        )
     }
 
     /// RS256 with `key`, header `kid`.
     pub fn sign_rs256(&self, key: &RsKey, kid: &str) -> String {
-        sign_raw(&self.header_json("RS256", Some(kid)), &self.payload_json(), &key.encoding, Algorithm::RS256)
+        sign_raw(
+            &self.header_json("RS256", Some(kid)),
+            &self.payload_json(),
+            &key.encoding,
+            Algorithm::RS256,
+        )
     }
 
     /// Header and payload with `signature` appended verbatim (base64url already applied).
     pub fn with_signature(&self, alg: &str, kid: Option<&str>, signature: &str) -> String {
-        format!("{}.{}.{signature}", b64(self.header_json(alg, kid)), b64(self.payload_json()))
+        format!(
+            "{}.{}.{signature}",
+            b64(self.header_json(alg, kid)),
+            b64(self.payload_json())
+        )
     }
 }
 
 /// Signs `header_json.payload_json` exactly as given (so duplicate keys survive).
-pub fn sign_raw(header_json: &str, payload_json: &str, key: &EncodingKey, alg: Algorithm) -> String {
+pub fn sign_raw(
+    header_json: &str,
+    payload_json: &str,
+    key: &EncodingKey,
+    alg: Algorithm,
+) -> String {
     let input = format!("{}.{}", b64(header_json), b64(payload_json));
     let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).expect("sign");
     format!("{input}.{signature}")
@@ -206,13 +236,21 @@ impl EsKey {
     /// SubjectPublicKeyInfo PEM.
     pub fn public_pem(&self) -> String {
         use p256::pkcs8::{EncodePublicKey, LineEnding};
-        self.secret.public_key().to_public_key_pem(LineEnding::LF).expect("pem")
+        self.secret
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .expect("pem")
     }
 
     /// SubjectPublicKeyInfo DER.
     pub fn public_der(&self) -> Vec<u8> {
         use p256::pkcs8::EncodePublicKey;
-        self.secret.public_key().to_public_key_der().expect("der").as_bytes().to_vec()
+        self.secret
+            .public_key()
+            .to_public_key_der()
+            .expect("der")
+            .as_bytes()
+            .to_vec()
     }
 
     /// The private key, for [`sign_raw`].
@@ -268,9 +306,14 @@ pub struct RsKey {
 impl RsKey {
     pub fn fixed() -> Self {
         use rsa::pkcs8::DecodePrivateKey;
-        let private = rsa::RsaPrivateKey::from_pkcs8_pem(TEST_RSA_PRIVATE_KEY_PEM).expect("test RSA key");
-        let encoding = EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE_KEY_PEM.as_bytes()).expect("test RSA key");
-        Self { public: private.to_public_key(), encoding }
+        let private =
+            rsa::RsaPrivateKey::from_pkcs8_pem(TEST_RSA_PRIVATE_KEY_PEM).expect("test RSA key");
+        let encoding =
+            EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE_KEY_PEM.as_bytes()).expect("test RSA key");
+        Self {
+            public: private.to_public_key(),
+            encoding,
+        }
     }
 
     /// The private key, for [`sign_raw`].
@@ -296,6 +339,10 @@ impl RsKey {
     /// SubjectPublicKeyInfo DER.
     pub fn public_der(&self) -> Vec<u8> {
         use rsa::pkcs8::EncodePublicKey;
-        self.public.to_public_key_der().expect("der").as_bytes().to_vec()
+        self.public
+            .to_public_key_der()
+            .expect("der")
+            .as_bytes()
+            .to_vec()
     }
 }
