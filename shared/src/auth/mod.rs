@@ -64,14 +64,11 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ctx =
-            parts
-                .extensions
-                .get::<AuthContext>()
-                .cloned()
-                .ok_or(ApiError::Unauthenticated {
-                    invalid_token: false,
-                })?;
+        let ctx = parts
+            .extensions
+            .get::<AuthContext>()
+            .cloned()
+            .ok_or(ApiError::Unauthenticated { invalid_token: false })?;
         if ctx.claims.is_anonymous {
             return Err(ApiError::Forbidden {
                 code: "anonymous_user",
