@@ -14,6 +14,7 @@
 //! - [`runtime`]: the glue that serves a router as a Vercel function.
 
 pub mod auth;
+pub mod br;
 pub mod config;
 pub mod db;
 pub mod error;
