@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod br;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod health;

@@ -94,7 +94,7 @@ impl CouncilRegistration {
     /// `CRM SP 123.456`, `CRM 123456/SP`, `CRM 123456-SP`, `COREN/RJ: 0012345`.
     pub fn parse(text: &str) -> Result<Self, FieldIssue> {
         let tokens: Vec<&str> = text
-            .split(|c: char| matches!(c, '/' | '-' | ':' | ' ' | '\t'))
+            .split(['/', '-', ':', ' ', '\t'])
             .filter(|t| !t.is_empty())
             .collect();
         let [council, a, b] = tokens.as_slice() else {
