@@ -15,7 +15,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod br;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod health;
