@@ -77,6 +77,15 @@ pub struct RedisConfig {
     pub prefix: String,
 }
 
+/// Field encryption and the CPF blind index (ARCHITECTURE.md §6), parsed from key text once.
+#[derive(Debug, Clone)]
+pub struct CryptoConfig {
+    /// AES-256-GCM key ring (`FIELD_ENCRYPTION_KEYS`, `FIELD_ENCRYPTION_CURRENT_KEY_ID`).
+    pub cipher: std::sync::Arc<crate::crypto::FieldCipher>,
+    /// HMAC key of the CPF blind index (`CPF_BLIND_INDEX_KEY`).
+    pub blind_index: std::sync::Arc<crate::crypto::BlindIndex>,
+}
+
 /// Everything the process needs, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -96,6 +105,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Per-class rate limits.
     pub rate_limits: HashMap<RateClass, ClassLimit>,
+    /// Field encryption keys.
+    pub crypto: CryptoConfig,
 }
 
 /// Supabase's local-development JWT secret (the well-known default of `supabase start`).
@@ -293,7 +304,10 @@ impl Config {
             rate_limits.insert(class, limit);
         }
 
+        let crypto = parse_crypto(&get, dev)?;
+
         Ok(Self {
+            crypto,
             env,
             allowed_origins,
             request_timeout,
@@ -309,6 +323,29 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.env == Environment::Production
     }
+}
+
+fn parse_crypto(get: &impl Fn(&str) -> Option<String>, dev: bool) -> Result<CryptoConfig, ConfigError> {
+    use crate::crypto::{BlindIndex, DEV_BLIND_INDEX_KEY, DEV_FIELD_CURRENT_KEY_ID, DEV_FIELD_KEYS, FieldCipher, KeyRing};
+    let keys = match get("FIELD_ENCRYPTION_KEYS") {
+        Some(k) => k,
+        None if dev => DEV_FIELD_KEYS.to_owned(),
+        None => return Err(missing("FIELD_ENCRYPTION_KEYS")),
+    };
+    let current = match get("FIELD_ENCRYPTION_CURRENT_KEY_ID") {
+        Some(v) => v.parse::<u32>().map_err(|_| invalid("FIELD_ENCRYPTION_CURRENT_KEY_ID", "expected a key id number"))?,
+        None if dev => DEV_FIELD_CURRENT_KEY_ID,
+        None => return Err(missing("FIELD_ENCRYPTION_CURRENT_KEY_ID")),
+    };
+    // The parsers' messages name the entry and key id, never key material.
+    let ring = KeyRing::parse(&keys, current).map_err(|why| ConfigError { var: "FIELD_ENCRYPTION_KEYS", reason: format!("invalid: {why}") })?;
+    let blind = match get("CPF_BLIND_INDEX_KEY") {
+        Some(k) => k,
+        None if dev => DEV_BLIND_INDEX_KEY.to_owned(),
+        None => return Err(missing("CPF_BLIND_INDEX_KEY")),
+    };
+    let blind_index = BlindIndex::parse(&blind).map_err(|why| ConfigError { var: "CPF_BLIND_INDEX_KEY", reason: format!("invalid: {why}") })?;
+    Ok(CryptoConfig { cipher: std::sync::Arc::new(FieldCipher::new(ring)), blind_index: std::sync::Arc::new(blind_index) })
 }
 
 fn missing(var: &'static str) -> ConfigError {

@@ -23,6 +23,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod identity;
+pub mod patients;
 pub mod ratelimit;
 pub mod runtime;
 pub mod state;
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router())
         .merge(identity::router())
-        .merge(audit::router());
+        .merge(audit::router())
+        .merge(patients::router());
     http::pipeline(routes, state)
 }

@@ -50,6 +50,16 @@ impl AppState {
         &self.0.limiter
     }
 
+    /// The field cipher (AES-256-GCM key ring).
+    pub fn cipher(&self) -> &crate::crypto::FieldCipher {
+        &self.0.config.crypto.cipher
+    }
+
+    /// The CPF blind index.
+    pub fn blind_index(&self) -> &crate::crypto::BlindIndex {
+        &self.0.config.crypto.blind_index
+    }
+
     /// The token verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.0.verifier

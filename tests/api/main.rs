@@ -13,6 +13,7 @@ mod support;
 mod auth;
 mod e2e;
 mod layout;
+mod patients;
 mod pipeline;
 mod ratelimit;
 mod tenancy;

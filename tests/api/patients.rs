@@ -385,7 +385,17 @@ async fn db_consents_are_granted_listed_and_withdrawn_without_touching_clinical_
 async fn db_audit_chains_stay_valid_under_200_concurrent_writes_across_two_clinics() {
     let admin = db::admin().await;
     let w = db::two_clinics(&admin).await;
-    let app = std::sync::Arc::new(app());
+    // A correctness test, not a speed test: generous budgets so a loaded CI machine cannot turn
+    // queueing into 503/504s.
+    let url = db::app_url();
+    let app = std::sync::Arc::new(TestApp::new(&[
+        ("DATABASE_URL", url.as_str()),
+        ("RATE_LIMIT_HEALTHCARE", "100000/900"),
+        ("DB_POOL_MAX", "8"),
+        ("REQUEST_TIMEOUT_MS", "120000"),
+        ("DB_ACQUIRE_TIMEOUT_MS", "30000"),
+        ("DB_STATEMENT_TIMEOUT_MS", "30000"),
+    ]));
     let mut tasks = Vec::new();
     for i in 0..200u32 {
         let app = app.clone();
