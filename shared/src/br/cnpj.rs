@@ -61,6 +61,7 @@ impl Cnpj {
     }
 }
 
+/// `DV = 0` if `Σ value·weight mod 11 < 2`, else `11 − r` (same rule as the CPF).
 fn check_digit(values: &[u32], weights: &[u32]) -> u32 {
     let sum: u32 = values.iter().zip(weights).map(|(v, w)| v * w).sum();
     let r = sum % 11;

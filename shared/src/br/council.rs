@@ -10,13 +10,15 @@ use super::{FieldIssue, Uf, parsed_from_text};
 /// Largest registration number accepted (7 digits; sources cite up to six, so one spare).
 const MAX_NUMBER: u32 = 9_999_999;
 
+/// Declares [`Council`] and its tables from one list.
 macro_rules! councils {
     ($($variant:ident => $code:literal, $name:literal;)+) => {
         /// The professional councils whose members perform or prescribe aesthetic procedures.
         ///
-        /// Which council a professional belongs to decides what they may do (e.g. only CRM and
-        /// CRO members prescribe some medicines), so it is a closed set, not free text.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        /// Which council a professional belongs to decides what they may do (prescribing,
+        /// performing a given procedure), so it is a closed set, not free text.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub enum Council {
             $(
                 #[doc = $name]
@@ -58,9 +60,19 @@ councils! {
     Crp => "CRP", "Conselho Regional de Psicologia (psychologists).";
 }
 
+parsed_from_text!(Council);
+
+/// The acronym.
 impl fmt::Display for Council {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The acronym.
+impl Serialize for Council {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -74,8 +86,11 @@ impl fmt::Display for Council {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "String")]
 pub struct CouncilRegistration {
+    /// Which council.
     council: Council,
+    /// Where the council section sits.
     uf: Uf,
+    /// 1 to 9 999 999.
     number: u32,
 }
 
@@ -230,6 +245,14 @@ mod tests {
                 "{input:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_council_alone_serialises_as_its_acronym() {
+        let c: Council = serde_json::from_str("\"crbm\"").unwrap();
+        assert_eq!(c, Council::Crbm);
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"CRBM\"");
+        assert!(serde_json::from_str::<Council>("\"CRX\"").is_err());
     }
 
     #[test]

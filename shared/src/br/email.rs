@@ -52,6 +52,7 @@ impl Email {
     }
 }
 
+/// The part before `@`: dot-atoms of RFC 5322 "atext", no quoted strings or comments.
 fn valid_local(local: &str) -> bool {
     const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
     !local.is_empty()
@@ -64,6 +65,7 @@ fn valid_local(local: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || ATEXT_SPECIALS.contains(&b))
 }
 
+/// A DNS host name of two or more labels (no IP literals).
 fn valid_domain(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     let label_ok = |label: &&str| {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::{FieldIssue, parsed_from_text};
 
+/// Declares [`Uf`] and its tables from one list, so code, name and variant cannot drift apart.
 macro_rules! ufs {
     ($($variant:ident => $code:literal, $name:literal;)+) => {
         /// One of the 27 federative units.

@@ -106,6 +106,7 @@ pub enum CryptoError {
 /// random-nonce use at 2³² encryptions per key, so rotate keys long before that.
 #[derive(Debug)]
 pub struct FieldCipher {
+    /// Keys by id, with the current one.
     ring: KeyRing,
 }
 
@@ -138,7 +139,7 @@ impl FieldCipher {
         Ok(envelope)
     }
 
-    /// Encrypts UTF-8 text (names of free-text columns, CPF digits).
+    /// Encrypts UTF-8 text (CPF digits, free-text clinical notes).
     pub fn encrypt_str(&self, place: &Place, plaintext: &str) -> Result<Vec<u8>, CryptoError> {
         self.encrypt(place, plaintext.as_bytes())
     }

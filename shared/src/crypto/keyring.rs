@@ -21,7 +21,9 @@ const KEY_LEN: usize = 32;
 /// only as an initialised cipher whose key schedule is zeroized on drop (`aes-gcm`'s `zeroize`
 /// feature), and `Debug` prints key ids only.
 pub struct KeyRing {
+    /// Initialised ciphers by key id.
     keys: BTreeMap<u32, Aes256Gcm>,
+    /// Id of the key new writes use; always a key of `keys`.
     current: u32,
 }
 
@@ -64,7 +66,8 @@ impl KeyRing {
         Self::check_current(ring, current)
     }
 
-    /// Builds a ring from raw keys, e.g. fetched from a KMS rather than the environment.
+    /// Builds a ring from raw keys, e.g. fetched from a KMS rather than the environment. The
+    /// caller's copies are not wiped by this call: keep them in `Zeroizing` buffers.
     pub fn from_keys(keys: &[(u32, [u8; KEY_LEN])], current: u32) -> Result<KeyRing, String> {
         let mut ring = BTreeMap::new();
         for (id, key) in keys {
@@ -75,6 +78,7 @@ impl KeyRing {
         Self::check_current(ring, current)
     }
 
+    /// Refuses an empty ring or a current id that is not in it.
     fn check_current(keys: BTreeMap<u32, Aes256Gcm>, current: u32) -> Result<KeyRing, String> {
         if keys.is_empty() {
             return Err("FIELD_ENCRYPTION_KEYS: no keys given".to_owned());
