@@ -325,27 +325,47 @@ impl Config {
     }
 }
 
-fn parse_crypto(get: &impl Fn(&str) -> Option<String>, dev: bool) -> Result<CryptoConfig, ConfigError> {
-    use crate::crypto::{BlindIndex, DEV_BLIND_INDEX_KEY, DEV_FIELD_CURRENT_KEY_ID, DEV_FIELD_KEYS, FieldCipher, KeyRing};
+fn parse_crypto(
+    get: &impl Fn(&str) -> Option<String>,
+    dev: bool,
+) -> Result<CryptoConfig, ConfigError> {
+    use crate::crypto::{
+        BlindIndex, DEV_BLIND_INDEX_KEY, DEV_FIELD_CURRENT_KEY_ID, DEV_FIELD_KEYS, FieldCipher,
+        KeyRing,
+    };
     let keys = match get("FIELD_ENCRYPTION_KEYS") {
         Some(k) => k,
         None if dev => DEV_FIELD_KEYS.to_owned(),
         None => return Err(missing("FIELD_ENCRYPTION_KEYS")),
     };
     let current = match get("FIELD_ENCRYPTION_CURRENT_KEY_ID") {
-        Some(v) => v.parse::<u32>().map_err(|_| invalid("FIELD_ENCRYPTION_CURRENT_KEY_ID", "expected a key id number"))?,
+        Some(v) => v.parse::<u32>().map_err(|_| {
+            invalid(
+                "FIELD_ENCRYPTION_CURRENT_KEY_ID",
+                "expected a key id number",
+            )
+        })?,
         None if dev => DEV_FIELD_CURRENT_KEY_ID,
         None => return Err(missing("FIELD_ENCRYPTION_CURRENT_KEY_ID")),
     };
     // The parsers' messages name the entry and key id, never key material.
-    let ring = KeyRing::parse(&keys, current).map_err(|why| ConfigError { var: "FIELD_ENCRYPTION_KEYS", reason: format!("invalid: {why}") })?;
+    let ring = KeyRing::parse(&keys, current).map_err(|why| ConfigError {
+        var: "FIELD_ENCRYPTION_KEYS",
+        reason: format!("invalid: {why}"),
+    })?;
     let blind = match get("CPF_BLIND_INDEX_KEY") {
         Some(k) => k,
         None if dev => DEV_BLIND_INDEX_KEY.to_owned(),
         None => return Err(missing("CPF_BLIND_INDEX_KEY")),
     };
-    let blind_index = BlindIndex::parse(&blind).map_err(|why| ConfigError { var: "CPF_BLIND_INDEX_KEY", reason: format!("invalid: {why}") })?;
-    Ok(CryptoConfig { cipher: std::sync::Arc::new(FieldCipher::new(ring)), blind_index: std::sync::Arc::new(blind_index) })
+    let blind_index = BlindIndex::parse(&blind).map_err(|why| ConfigError {
+        var: "CPF_BLIND_INDEX_KEY",
+        reason: format!("invalid: {why}"),
+    })?;
+    Ok(CryptoConfig {
+        cipher: std::sync::Arc::new(FieldCipher::new(ring)),
+        blind_index: std::sync::Arc::new(blind_index),
+    })
 }
 
 fn missing(var: &'static str) -> ConfigError {
@@ -423,6 +443,26 @@ mod tests {
     }
 
     #[test]
+    fn production_requires_encryption_keys_and_names_them() {
+        let base = [
+            ("VERCEL_ENV", "production"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+        ];
+        assert_eq!(cfg(&base).unwrap_err().var, "FIELD_ENCRYPTION_KEYS");
+        let mut with_keys = base.to_vec();
+        with_keys.push(("FIELD_ENCRYPTION_KEYS", "1:c2hvcnQ="));
+        with_keys.push(("FIELD_ENCRYPTION_CURRENT_KEY_ID", "1"));
+        let err = cfg(&with_keys).unwrap_err();
+        assert_eq!(err.var, "FIELD_ENCRYPTION_KEYS");
+        assert!(
+            !err.to_string().contains("c2hvcnQ"),
+            "key material echoed: {err}"
+        );
+    }
+
+    #[test]
     fn malformed_values_are_reported_without_echoing_them() {
         let err = cfg(&[("REQUEST_TIMEOUT_MS", "soon")]).unwrap_err();
         assert_eq!(err.var, "REQUEST_TIMEOUT_MS");
@@ -452,6 +492,9 @@ mod tests {
             ("SUPABASE_URL", "https://abc.supabase.co"),
             ("VERCEL_URL", "neonpro-abc123-team.vercel.app"),
             ("VERCEL_BRANCH_URL", "neonpro-git-feat-team.vercel.app"),
+            ("FIELD_ENCRYPTION_KEYS", crate::crypto::DEV_FIELD_KEYS),
+            ("FIELD_ENCRYPTION_CURRENT_KEY_ID", "2"),
+            ("CPF_BLIND_INDEX_KEY", crate::crypto::DEV_BLIND_INDEX_KEY),
         ])
         .unwrap();
         assert!(

@@ -356,6 +356,9 @@ async fn preview_deployments_allow_their_own_urls_but_not_other_vercel_apps() {
         ),
         ("REDIS_URL", "redis://127.0.0.1:1"),
         ("SUPABASE_URL", "https://abc.supabase.co"),
+        ("FIELD_ENCRYPTION_KEYS", neonpro::crypto::DEV_FIELD_KEYS),
+        ("FIELD_ENCRYPTION_CURRENT_KEY_ID", "2"),
+        ("CPF_BLIND_INDEX_KEY", neonpro::crypto::DEV_BLIND_INDEX_KEY),
         ("VERCEL_URL", "neonpro-abc123-team.vercel.app"),
         ("VERCEL_BRANCH_URL", "neonpro-git-feat-team.vercel.app"),
     ]);
@@ -394,6 +397,9 @@ async fn production_redirects_plain_http_to_https_with_308() {
         ),
         ("REDIS_URL", "redis://127.0.0.1:1"),
         ("SUPABASE_URL", "https://abc.supabase.co"),
+        ("FIELD_ENCRYPTION_KEYS", neonpro::crypto::DEV_FIELD_KEYS),
+        ("FIELD_ENCRYPTION_CURRENT_KEY_ID", "2"),
+        ("CPF_BLIND_INDEX_KEY", neonpro::crypto::DEV_BLIND_INDEX_KEY),
     ]);
     let res = app
         .send(

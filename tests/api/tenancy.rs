@@ -24,7 +24,12 @@ enum As {
 
 /// Runs `sql` in one transaction as `who` (exactly as the API sets up a request) and returns the
 /// affected row count or the SQLSTATE. Always rolls back, so the matrix leaves no trace.
-async fn run_as(c: &Client, who: As, sql: &str, params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)]) -> Result<u64, String> {
+async fn run_as(
+    c: &Client,
+    who: As,
+    sql: &str,
+    params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
+) -> Result<u64, String> {
     c.batch_execute("begin").await.unwrap();
     let (role, claims, sub) = match who {
         As::Anon => ("anon", serde_json::json!({"role": "anon"}), String::new()),
@@ -33,11 +38,20 @@ async fn run_as(c: &Client, who: As, sql: &str, params: &[(&(dyn tokio_postgres:
     let claims = claims.to_string();
     c.query_typed(
         neonpro::db::SET_REQUEST_CONTEXT_SQL,
-        &[(&role, Type::TEXT), (&claims.as_str(), Type::TEXT), (&sub.as_str(), Type::TEXT), (&"2000", Type::TEXT)],
+        &[
+            (&role, Type::TEXT),
+            (&claims.as_str(), Type::TEXT),
+            (&sub.as_str(), Type::TEXT),
+            (&"2000", Type::TEXT),
+        ],
     )
     .await
     .unwrap();
-    let out = c.execute_typed(sql, params).await.map_err(|e| e.code().map(|c| c.code().to_owned()).unwrap_or_else(|| e.to_string()));
+    let out = c.execute_typed(sql, params).await.map_err(|e| {
+        e.code()
+            .map(|c| c.code().to_owned())
+            .unwrap_or_else(|| e.to_string())
+    });
     c.batch_execute("rollback").await.unwrap();
     out
 }
@@ -59,9 +73,18 @@ async fn db_rls_matrix_clinics() {
     // select: own clinic only; anon nothing.
     let sel = "select id from public.clinics where id = any($1)";
     let both = vec![w.a, w.b];
-    assert_eq!(run_as(&c, a_staff, sel, &[(&both, Type::UUID_ARRAY)]).await, Ok(1));
-    assert_eq!(run_as(&c, b_admin, sel, &[(&both, Type::UUID_ARRAY)]).await, Ok(1));
-    assert_eq!(run_as(&c, As::Anon, sel, &[(&both, Type::UUID_ARRAY)]).await, Err("42501".into()));
+    assert_eq!(
+        run_as(&c, a_staff, sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, b_admin, sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::Anon, sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Err("42501".into())
+    );
 
     // insert: never from the API role.
     let ins = "insert into public.clinics (name) values ('Nova')";
@@ -73,13 +96,25 @@ async fn db_rls_matrix_clinics() {
     assert_eq!(run_as(&c, a_admin, upd, &[(&w.a, Type::UUID)]).await, Ok(1));
     assert_eq!(run_as(&c, a_staff, upd, &[(&w.a, Type::UUID)]).await, Ok(0));
     assert_eq!(run_as(&c, b_admin, upd, &[(&w.a, Type::UUID)]).await, Ok(0));
-    assert_eq!(run_as(&c, As::Anon, upd, &[(&w.a, Type::UUID)]).await, Err("42501".into()));
+    assert_eq!(
+        run_as(&c, As::Anon, upd, &[(&w.a, Type::UUID)]).await,
+        Err("42501".into())
+    );
 
     // delete: never.
     let del = "delete from public.clinics where id = $1";
-    assert!(matches!(run_as(&c, a_admin, del, &[(&w.a, Type::UUID)]).await, Ok(0) | Err(_)));
-    assert!(matches!(run_as(&c, b_admin, del, &[(&w.a, Type::UUID)]).await, Ok(0) | Err(_)));
-    assert_eq!(run_as(&c, As::Anon, del, &[(&w.a, Type::UUID)]).await, Err("42501".into()));
+    assert!(matches!(
+        run_as(&c, a_admin, del, &[(&w.a, Type::UUID)]).await,
+        Ok(0) | Err(_)
+    ));
+    assert!(matches!(
+        run_as(&c, b_admin, del, &[(&w.a, Type::UUID)]).await,
+        Ok(0) | Err(_)
+    ));
+    assert_eq!(
+        run_as(&c, As::Anon, del, &[(&w.a, Type::UUID)]).await,
+        Err("42501".into())
+    );
 }
 
 #[tokio::test]
@@ -92,40 +127,167 @@ async fn db_rls_matrix_clinic_members() {
 
     // select: a member sees their own row; an admin sees the whole clinic; nobody sees B from A.
     let sel = "select user_id from public.clinic_members where clinic_id = any($1)";
-    assert_eq!(run_as(&c, a_staff, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Ok(1));
-    assert_eq!(run_as(&c, a_admin, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Ok(4));
-    assert_eq!(run_as(&c, b_admin, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Ok(2));
-    assert_eq!(run_as(&c, As::Anon, sel, &[(&clinics, Type::UUID_ARRAY)]).await, Err("42501".into()));
+    assert_eq!(
+        run_as(&c, a_staff, sel, &[(&clinics, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, a_admin, sel, &[(&clinics, Type::UUID_ARRAY)]).await,
+        Ok(4)
+    );
+    assert_eq!(
+        run_as(&c, b_admin, sel, &[(&clinics, Type::UUID_ARRAY)]).await,
+        Ok(2)
+    );
+    assert_eq!(
+        run_as(&c, As::Anon, sel, &[(&clinics, Type::UUID_ARRAY)]).await,
+        Err("42501".into())
+    );
 
     // insert: admin into their own clinic; `with check` refuses other clinics (42501).
     let newcomer = Uuid::new_v4();
-    let ins = "insert into public.clinic_members (clinic_id, user_id, role) values ($1, $2, 'staff')";
-    assert_eq!(run_as(&c, a_admin, ins, &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]).await, Ok(1));
-    assert_eq!(run_as(&c, a_admin, ins, &[(&w.b, Type::UUID), (&newcomer, Type::UUID)]).await, Err("42501".into()));
-    assert_eq!(run_as(&c, a_staff, ins, &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]).await, Err("42501".into()));
-    assert_eq!(run_as(&c, As::Anon, ins, &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]).await, Err("42501".into()));
+    let ins =
+        "insert into public.clinic_members (clinic_id, user_id, role) values ($1, $2, 'staff')";
+    assert_eq!(
+        run_as(
+            &c,
+            a_admin,
+            ins,
+            &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            a_admin,
+            ins,
+            &[(&w.b, Type::UUID), (&newcomer, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            a_staff,
+            ins,
+            &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::Anon,
+            ins,
+            &[(&w.a, Type::UUID), (&newcomer, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
 
     // update: admin of the clinic; moving a row to another clinic violates `with check`.
-    let upd = "update public.clinic_members set role = 'clinician' where clinic_id = $1 and user_id = $2";
-    assert_eq!(run_as(&c, a_admin, upd, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(1));
-    assert_eq!(run_as(&c, a_staff, upd, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
-    assert_eq!(run_as(&c, b_admin, upd, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
-    let mv = "update public.clinic_members set clinic_id = $2 where clinic_id = $1 and user_id = $3";
+    let upd =
+        "update public.clinic_members set role = 'clinician' where clinic_id = $1 and user_id = $2";
     assert_eq!(
-        run_as(&c, a_admin, mv, &[(&w.a, Type::UUID), (&w.b, Type::UUID), (&w.a_staff, Type::UUID)]).await,
+        run_as(
+            &c,
+            a_admin,
+            upd,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            a_staff,
+            upd,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            b_admin,
+            upd,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(0)
+    );
+    let mv =
+        "update public.clinic_members set clinic_id = $2 where clinic_id = $1 and user_id = $3";
+    assert_eq!(
+        run_as(
+            &c,
+            a_admin,
+            mv,
+            &[
+                (&w.a, Type::UUID),
+                (&w.b, Type::UUID),
+                (&w.a_staff, Type::UUID)
+            ]
+        )
+        .await,
         Err("42501".into())
     );
 
     // delete: admin of the clinic only.
     let del = "delete from public.clinic_members where clinic_id = $1 and user_id = $2";
-    assert_eq!(run_as(&c, b_admin, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
-    assert_eq!(run_as(&c, a_staff, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(0));
-    assert_eq!(run_as(&c, a_admin, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Ok(1));
-    assert_eq!(run_as(&c, As::Anon, del, &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]).await, Err("42501".into()));
+    assert_eq!(
+        run_as(
+            &c,
+            b_admin,
+            del,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            a_staff,
+            del,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            a_admin,
+            del,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::Anon,
+            del,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
 
     // Everything above was rolled back.
     let n: i64 = admin
-        .query_one("select count(*) from public.clinic_members where clinic_id = any($1)", &[&clinics])
+        .query_one(
+            "select count(*) from public.clinic_members where clinic_id = any($1)",
+            &[&clinics],
+        )
         .await
         .unwrap()
         .get(0);
@@ -142,7 +304,10 @@ async fn db_inactive_members_see_nothing() {
     )
     .await;
     let sel = "select id from public.clinics where id = $1";
-    assert_eq!(run_as(&c, As::User(w.a_clinician), sel, &[(&w.a, Type::UUID)]).await, Ok(0));
+    assert_eq!(
+        run_as(&c, As::User(w.a_clinician), sel, &[(&w.a, Type::UUID)]).await,
+        Ok(0)
+    );
 }
 
 /// Fails if any table in an exposed schema lacks RLS (enabled AND forced) or has no policy.
@@ -165,14 +330,20 @@ async fn db_every_exposed_table_has_forced_rls_and_a_policy() {
         .filter(|r| !(r.get::<_, bool>(1) && r.get::<_, bool>(2) && r.get::<_, i64>(3) > 0))
         .map(|r| r.get(0))
         .collect();
-    assert!(bad.is_empty(), "tables without forced RLS or without a policy: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "tables without forced RLS or without a policy: {bad:?}"
+    );
 }
 
 #[tokio::test]
 async fn db_the_login_role_alone_has_no_table_access() {
     let c = db::connect(&db::app_url()).await;
     c.batch_execute("begin").await.unwrap();
-    let err = c.query_typed("select id from public.clinics", &[]).await.unwrap_err();
+    let err = c
+        .query_typed("select id from public.clinics", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42501"));
     c.batch_execute("rollback").await.unwrap();
 }
@@ -185,20 +356,30 @@ async fn db_stale_session_claim_sub_does_not_override_the_request() {
     let admin = db::admin().await;
     let w = db::two_clinics(&admin).await;
     let c = db::connect(&db::env("NEONPRO_TEST_PG_APP_URL")).await;
-    c.batch_execute(&format!("set request.jwt.claim.sub = '{}'", w.b_admin)).await.unwrap();
+    c.batch_execute(&format!("set request.jwt.claim.sub = '{}'", w.b_admin))
+        .await
+        .unwrap();
     c.batch_execute("begin").await.unwrap();
     let claims = identity::claims(w.a_staff).to_string();
     let sub = w.a_staff.to_string();
     c.query_typed(
         neonpro::db::SET_REQUEST_CONTEXT_SQL,
-        &[(&"authenticated", Type::TEXT), (&claims.as_str(), Type::TEXT), (&sub.as_str(), Type::TEXT), (&"2000", Type::TEXT)],
+        &[
+            (&"authenticated", Type::TEXT),
+            (&claims.as_str(), Type::TEXT),
+            (&sub.as_str(), Type::TEXT),
+            (&"2000", Type::TEXT),
+        ],
     )
     .await
     .unwrap();
     let uid: Uuid = c.query_typed("select auth.uid()", &[]).await.unwrap()[0].get(0);
     assert_eq!(uid, w.a_staff);
     let visible: Vec<Uuid> = c
-        .query_typed("select id from public.clinics where id = any($1)", &[(&vec![w.a, w.b], Type::UUID_ARRAY)])
+        .query_typed(
+            "select id from public.clinics where id = any($1)",
+            &[(&vec![w.a, w.b], Type::UUID_ARRAY)],
+        )
         .await
         .unwrap()
         .iter()
@@ -213,7 +394,12 @@ fn db_app() -> TestApp {
     TestApp::new(&[("DATABASE_URL", url.as_str())])
 }
 
-async fn get_as(app: &TestApp, path: &str, user: Uuid, clinic: Option<Uuid>) -> crate::support::TestResponse {
+async fn get_as(
+    app: &TestApp,
+    path: &str,
+    user: Uuid,
+    clinic: Option<Uuid>,
+) -> crate::support::TestResponse {
     let mut req = Request::get(path).header("authorization", identity::bearer(user));
     if let Some(c) = clinic {
         req = req.header("x-clinic-id", c.to_string());
@@ -262,14 +448,21 @@ async fn db_current_clinic_follows_membership_and_never_the_header_alone() {
     let res = get_as(&app, "/v1/clinics/current", w.a_staff, Some(w.b)).await;
     res.assert_problem(403, "not_a_member");
     // A malformed header is a 400; two memberships without a header are ambiguous (400).
-    let mut req = Request::get("/v1/clinics/current").header("authorization", identity::bearer(w.a_staff));
+    let mut req =
+        Request::get("/v1/clinics/current").header("authorization", identity::bearer(w.a_staff));
     req = req.header("x-clinic-id", "clinic-b");
-    app.send(req.body(Body::empty()).unwrap()).await.assert_problem(400, "invalid_clinic_id");
-    get_as(&app, "/v1/clinics/current", w.a_admin, None).await.assert_problem(400, "clinic_ambiguous");
+    app.send(req.body(Body::empty()).unwrap())
+        .await
+        .assert_problem(400, "invalid_clinic_id");
+    get_as(&app, "/v1/clinics/current", w.a_admin, None)
+        .await
+        .assert_problem(400, "clinic_ambiguous");
     let res = get_as(&app, "/v1/clinics/current", w.a_admin, Some(w.b)).await;
     assert_eq!(res.json()["id"], w.b.to_string());
     // A user of no clinic at all → 403.
-    get_as(&app, "/v1/clinics/current", Uuid::new_v4(), None).await.assert_problem(403, "no_membership");
+    get_as(&app, "/v1/clinics/current", Uuid::new_v4(), None)
+        .await
+        .assert_problem(403, "no_membership");
 }
 
 #[tokio::test]
@@ -277,16 +470,45 @@ async fn db_a_removed_member_loses_access_on_the_next_request() {
     let admin = db::admin().await;
     let w = db::two_clinics(&admin).await;
     let app = db_app();
-    assert_eq!(get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.status, 200);
+    assert_eq!(
+        get_as(&app, "/v1/clinics/current", w.a_clinician, None)
+            .await
+            .status,
+        200
+    );
 
-    db::exec(&admin, "update public.clinic_members set active = false where user_id = $1", &[(&w.a_clinician, Type::UUID)]).await;
-    get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.assert_problem(403, "no_membership");
+    db::exec(
+        &admin,
+        "update public.clinic_members set active = false where user_id = $1",
+        &[(&w.a_clinician, Type::UUID)],
+    )
+    .await;
+    get_as(&app, "/v1/clinics/current", w.a_clinician, None)
+        .await
+        .assert_problem(403, "no_membership");
 
-    db::exec(&admin, "update public.clinic_members set active = true where user_id = $1", &[(&w.a_clinician, Type::UUID)]).await;
-    assert_eq!(get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.status, 200);
+    db::exec(
+        &admin,
+        "update public.clinic_members set active = true where user_id = $1",
+        &[(&w.a_clinician, Type::UUID)],
+    )
+    .await;
+    assert_eq!(
+        get_as(&app, "/v1/clinics/current", w.a_clinician, None)
+            .await
+            .status,
+        200
+    );
 
-    db::exec(&admin, "delete from public.clinic_members where user_id = $1", &[(&w.a_clinician, Type::UUID)]).await;
-    get_as(&app, "/v1/clinics/current", w.a_clinician, None).await.assert_problem(403, "no_membership");
+    db::exec(
+        &admin,
+        "delete from public.clinic_members where user_id = $1",
+        &[(&w.a_clinician, Type::UUID)],
+    )
+    .await;
+    get_as(&app, "/v1/clinics/current", w.a_clinician, None)
+        .await
+        .assert_problem(403, "no_membership");
 }
 
 #[tokio::test]
@@ -296,8 +518,13 @@ async fn db_anonymous_supabase_users_cannot_use_staff_routes() {
     let app = db_app();
     let mut claims = identity::claims(w.a_staff);
     claims["is_anonymous"] = serde_json::json!(true);
-    let req = Request::get("/v1/clinics/current").header("authorization", format!("Bearer {}", identity::sign(&claims)));
-    app.send(req.body(Body::empty()).unwrap()).await.assert_problem(403, "anonymous_user");
+    let req = Request::get("/v1/clinics/current").header(
+        "authorization",
+        format!("Bearer {}", identity::sign(&claims)),
+    );
+    app.send(req.body(Body::empty()).unwrap())
+        .await
+        .assert_problem(403, "anonymous_user");
 }
 
 #[tokio::test]
@@ -311,18 +538,34 @@ async fn db_read_only_transactions_refuse_writes_and_write_transactions_commit()
 
     let tx = pool.begin(&claims, &w.a_admin, true).await.unwrap();
     let err = tx.query_raw(rename, &[&w.a]).await.unwrap().unwrap_err();
-    assert_eq!(err.code().map(|c| c.code()), Some("25006"), "read-only transaction accepted a write");
+    assert_eq!(
+        err.code().map(|c| c.code()),
+        Some("25006"),
+        "read-only transaction accepted a write"
+    );
     drop(tx);
 
     let tx = pool.begin(&claims, &w.a_admin, false).await.unwrap();
     assert_eq!(tx.execute(rename, &[&w.a]).await.unwrap(), 1);
     tx.commit().await.unwrap();
-    let name: String = admin.query_one("select name from public.clinics where id = $1", &[&w.a]).await.unwrap().get(0);
+    let name: String = admin
+        .query_one("select name from public.clinics where id = $1", &[&w.a])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(name, "Aurora II");
 
     // Dropping an unfinished transaction rolls it back before the connection is reused.
     let tx = pool.begin(&claims, &w.a_admin, false).await.unwrap();
-    assert_eq!(tx.execute("update public.clinics set name = 'never' where id = $1", &[&w.a]).await.unwrap(), 1);
+    assert_eq!(
+        tx.execute(
+            "update public.clinics set name = 'never' where id = $1",
+            &[&w.a]
+        )
+        .await
+        .unwrap(),
+        1
+    );
     drop(tx);
     for _ in 0..8 {
         let tx = pool.begin(&claims, &w.a_admin, true).await.unwrap();

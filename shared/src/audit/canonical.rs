@@ -69,14 +69,20 @@ mod tests {
 
     #[test]
     fn members_are_sorted_and_whitespace_removed() {
-        let v: Value = serde_json::from_str(r#"{ "b": 1, "a": [true, null, "x"], "c": {"z": 0, "y": -5} }"#).unwrap();
-        assert_eq!(String::from_utf8(canonical_json(&v).unwrap()).unwrap(), r#"{"a":[true,null,"x"],"b":1,"c":{"y":-5,"z":0}}"#);
+        let v: Value =
+            serde_json::from_str(r#"{ "b": 1, "a": [true, null, "x"], "c": {"z": 0, "y": -5} }"#)
+                .unwrap();
+        assert_eq!(
+            String::from_utf8(canonical_json(&v).unwrap()).unwrap(),
+            r#"{"a":[true,null,"x"],"b":1,"c":{"y":-5,"z":0}}"#
+        );
     }
 
     #[test]
     fn key_order_of_the_input_does_not_matter() {
         let a = json!({"actor": "1", "seq": 2, "details": {"k": "v", "a": 1}});
-        let b: Value = serde_json::from_str(r#"{"details":{"a":1,"k":"v"},"seq":2,"actor":"1"}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"details":{"a":1,"k":"v"},"seq":2,"actor":"1"}"#).unwrap();
         assert_eq!(canonical_json(&a).unwrap(), canonical_json(&b).unwrap());
     }
 
@@ -89,7 +95,16 @@ mod tests {
         )
         .unwrap();
         let out = String::from_utf8(canonical_json(&v).unwrap()).unwrap();
-        let order: Vec<&str> = ["Carriage Return", "One", "Control", "Latin Small", "Euro Sign", "Emoji", "Hebrew"].to_vec();
+        let order: Vec<&str> = [
+            "Carriage Return",
+            "One",
+            "Control",
+            "Latin Small",
+            "Euro Sign",
+            "Emoji",
+            "Hebrew",
+        ]
+        .to_vec();
         let mut last = 0;
         for name in order {
             let at = out.find(name).unwrap();

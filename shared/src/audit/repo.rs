@@ -14,7 +14,10 @@ use crate::tenancy::Actor;
 /// Takes the clinic's chain lock and returns (next seq, hash to chain to).
 pub async fn chain_head(tx: &Tx, clinic_id: Uuid) -> Result<(i64, Vec<u8>), ApiError> {
     let row = tx
-        .query_one("select next_seq, prev_hash from private.audit_chain_head($1)", &[&clinic_id])
+        .query_one(
+            "select next_seq, prev_hash from private.audit_chain_head($1)",
+            &[&clinic_id],
+        )
         .await?;
     Ok((get(&row, 0)?, get(&row, 1)?))
 }
@@ -125,11 +128,20 @@ fn stored(row: &Row) -> Result<StoredEvent, ApiError> {
 }
 
 /// Up to `limit` events with `seq > after`, in chain order.
-pub async fn events_after(tx: &Tx, clinic_id: Uuid, after: i64, limit: i64) -> Result<Vec<StoredEvent>, ApiError> {
+pub async fn events_after(
+    tx: &Tx,
+    clinic_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, ApiError> {
     let sql = format!(
         "select {COLUMNS} from public.audit_events where clinic_id = $1 and seq > $2 order by seq limit $3"
     );
-    tx.query(&sql, &[&clinic_id, &after, &limit]).await?.iter().map(stored).collect()
+    tx.query(&sql, &[&clinic_id, &after, &limit])
+        .await?
+        .iter()
+        .map(stored)
+        .collect()
 }
 
 /// Filters of the audit listing.
@@ -156,7 +168,16 @@ pub async fn list(tx: &Tx, clinic_id: Uuid, f: &ListFilter) -> Result<Vec<Stored
     );
     tx.query(
         &sql,
-        &[&clinic_id, &f.patient_id, &f.actor_id, &f.action, &f.from, &f.to, &f.before_seq, &f.limit],
+        &[
+            &clinic_id,
+            &f.patient_id,
+            &f.actor_id,
+            &f.action,
+            &f.from,
+            &f.to,
+            &f.before_seq,
+            &f.limit,
+        ],
     )
     .await?
     .iter()

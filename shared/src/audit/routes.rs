@@ -20,7 +20,10 @@ use crate::tenancy::{Tenant, perm};
 /// The audit routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/audit-events", Policy::authenticated(RateClass::Healthcare).on(get(list_events)))
+        .route(
+            "/v1/audit-events",
+            Policy::authenticated(RateClass::Healthcare).on(get(list_events)),
+        )
         .route(
             "/v1/audit-events/verify",
             Policy::authenticated(RateClass::Healthcare)
@@ -97,9 +100,17 @@ struct ListResponse {
     next_cursor: Option<String>,
 }
 
-async fn list_events(t: Tenant<perm::AuditRead>, Query(p): Query<ListParams>) -> Result<Json<ListResponse>, ApiError> {
+async fn list_events(
+    t: Tenant<perm::AuditRead>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<ListResponse>, ApiError> {
     let limit = cursor::limit(p.limit)?;
-    let before_seq = p.cursor.as_deref().map(cursor::decode::<AuditCursor>).transpose()?.map(|c| c.s);
+    let before_seq = p
+        .cursor
+        .as_deref()
+        .map(cursor::decode::<AuditCursor>)
+        .transpose()?
+        .map(|c| c.s);
     let filter = ListFilter {
         patient_id: p.patient_id,
         actor_id: p.actor_id,
@@ -113,11 +124,15 @@ async fn list_events(t: Tenant<perm::AuditRead>, Query(p): Query<ListParams>) ->
     t.tx.commit().await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|e| cursor::encode(&AuditCursor { s: e.seq }))
+        rows.last()
+            .map(|e| cursor::encode(&AuditCursor { s: e.seq }))
     } else {
         None
     };
-    Ok(Json(ListResponse { items: rows.into_iter().map(EventResponse::from).collect(), next_cursor }))
+    Ok(Json(ListResponse {
+        items: rows.into_iter().map(EventResponse::from).collect(),
+        next_cursor,
+    }))
 }
 
 async fn verify_chain(t: Tenant<perm::AuditRead>) -> Result<Json<ChainReport>, ApiError> {

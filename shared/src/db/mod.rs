@@ -137,7 +137,15 @@ impl Db {
         };
         let timeout_ms = self.statement_timeout.as_millis().to_string();
         let claims_text = claims.to_string();
-        tx.query(SET_REQUEST_CONTEXT_SQL, &[&role_name, &claims_text.as_str(), &sub, &timeout_ms.as_str()])
+        tx.query(
+            SET_REQUEST_CONTEXT_SQL,
+            &[
+                &role_name,
+                &claims_text.as_str(),
+                &sub,
+                &timeout_ms.as_str(),
+            ],
+        )
         .await?;
         Ok(tx)
     }

@@ -27,7 +27,10 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(ApiError::BadRequest {
             code: "invalid_cursor",
-            detail: Msg::new("Cursor de paginação inválido.", "Invalid pagination cursor."),
+            detail: Msg::new(
+                "Cursor de paginação inválido.",
+                "Invalid pagination cursor.",
+            ),
         })
 }
 
@@ -39,7 +42,10 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
         Some(_) => Err(ApiError::field(
             "limit",
             "out_of_range",
-            Msg::new("limit deve estar entre 1 e 100.", "limit must be between 1 and 100."),
+            Msg::new(
+                "limit deve estar entre 1 e 100.",
+                "limit must be between 1 and 100.",
+            ),
         )),
     }
 }

@@ -176,7 +176,13 @@ impl PatientChanges {
 }
 
 const SEXES: &[&str] = &["female", "male", "intersex", "unknown"];
-const PREGNANCY: &[&str] = &["not_pregnant", "pregnant", "breastfeeding", "not_applicable", "unknown"];
+const PREGNANCY: &[&str] = &[
+    "not_pregnant",
+    "pregnant",
+    "breastfeeding",
+    "not_applicable",
+    "unknown",
+];
 const CHANNELS: &[&str] = &["email", "phone", "sms", "whatsapp"];
 const LANGUAGES: &[&str] = &["pt-BR", "en", "es"];
 
@@ -185,7 +191,13 @@ const LANGUAGES: &[&str] = &["pt-BR", "en", "es"];
 pub(crate) struct Errors(Vec<FieldError>);
 
 impl Errors {
-    pub(crate) fn push(&mut self, field: &str, code: &'static str, pt: &'static str, en: &'static str) {
+    pub(crate) fn push(
+        &mut self,
+        field: &str,
+        code: &'static str,
+        pt: &'static str,
+        en: &'static str,
+    ) {
         self.0.push(FieldError::new(field, code, Msg::new(pt, en)));
     }
 
@@ -194,20 +206,34 @@ impl Errors {
     }
 
     pub(crate) fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
     }
 }
 
 fn text(errors: &mut Errors, field: &str, value: &str, max: usize) -> Option<String> {
     let v = value.trim();
     if v.is_empty() {
-        errors.push(field, "required", "Não pode ficar em branco.", "Must not be blank.");
+        errors.push(
+            field,
+            "required",
+            "Não pode ficar em branco.",
+            "Must not be blank.",
+        );
         None
     } else if v.chars().count() > max {
         errors.push(field, "too_long", "Texto longo demais.", "Text too long.");
         None
     } else if v.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(field, "invalid_characters", "Contém caracteres de controle.", "Contains control characters.");
+        errors.push(
+            field,
+            "invalid_characters",
+            "Contém caracteres de controle.",
+            "Contains control characters.",
+        );
         None
     } else {
         Some(v.to_owned())
@@ -218,14 +244,24 @@ fn one_of(errors: &mut Errors, field: &str, value: &str, allowed: &[&str]) -> Op
     if allowed.contains(&value) {
         Some(value.to_owned())
     } else {
-        errors.push(field, "invalid_value", "Valor não permitido.", "Value not allowed.");
+        errors.push(
+            field,
+            "invalid_value",
+            "Valor não permitido.",
+            "Value not allowed.",
+        );
         None
     }
 }
 
 fn list(errors: &mut Errors, field: &str, items: &[String]) -> Option<Vec<String>> {
     if items.len() > 50 {
-        errors.push(field, "too_many_items", "No máximo 50 itens.", "At most 50 items.");
+        errors.push(
+            field,
+            "too_many_items",
+            "No máximo 50 itens.",
+            "At most 50 items.",
+        );
         return None;
     }
     let mut out = Vec::with_capacity(items.len());
@@ -253,8 +289,18 @@ impl PatientInput {
 
         match &self.full_name {
             Patch::Value(v) => c.full_name = text(&mut e, "fullName", v, 200),
-            Patch::Null => e.push("fullName", "required", "Campo obrigatório.", "Required field."),
-            Patch::Missing if creating => e.push("fullName", "required", "Campo obrigatório.", "Required field."),
+            Patch::Null => e.push(
+                "fullName",
+                "required",
+                "Campo obrigatório.",
+                "Required field.",
+            ),
+            Patch::Missing if creating => e.push(
+                "fullName",
+                "required",
+                "Campo obrigatório.",
+                "Required field.",
+            ),
             Patch::Missing => {}
         }
         match &self.birth_date {
@@ -262,24 +308,53 @@ impl PatientInput {
                 Ok(d) => c.birth_date = Some(d.date()),
                 Err(issue) => e.issue("birthDate", issue),
             },
-            Patch::Null => e.push("birthDate", "required", "Campo obrigatório.", "Required field."),
-            Patch::Missing if creating => e.push("birthDate", "required", "Campo obrigatório.", "Required field."),
+            Patch::Null => e.push(
+                "birthDate",
+                "required",
+                "Campo obrigatório.",
+                "Required field.",
+            ),
+            Patch::Missing if creating => e.push(
+                "birthDate",
+                "required",
+                "Campo obrigatório.",
+                "Required field.",
+            ),
             Patch::Missing => {}
         }
         c.social_name = opt(&self.social_name, |v| text(&mut e, "socialName", v, 200));
         c.sex = opt(&self.sex, |v| one_of(&mut e, "sex", v, SEXES));
-        c.gender_identity = opt(&self.gender_identity, |v| text(&mut e, "genderIdentity", v, 60));
-        c.cpf = opt(&self.cpf, |v| Cpf::parse(v).map_err(|i| e.issue("cpf", i)).ok());
-        c.email = opt(&self.email, |v| Email::parse(v).map_err(|i| e.issue("email", i)).ok());
-        c.phone = opt(&self.phone, |v| PhoneBr::parse(v).map_err(|i| e.issue("phone", i)).ok());
+        c.gender_identity = opt(&self.gender_identity, |v| {
+            text(&mut e, "genderIdentity", v, 60)
+        });
+        c.cpf = opt(&self.cpf, |v| {
+            Cpf::parse(v).map_err(|i| e.issue("cpf", i)).ok()
+        });
+        c.email = opt(&self.email, |v| {
+            Email::parse(v).map_err(|i| e.issue("email", i)).ok()
+        });
+        c.phone = opt(&self.phone, |v| {
+            PhoneBr::parse(v).map_err(|i| e.issue("phone", i)).ok()
+        });
         c.address = opt(&self.address, |a| {
             let street = text(&mut e, "address.street", &a.street, 200);
             let city = text(&mut e, "address.city", &a.city, 120);
             let uf = Uf::parse(&a.uf).map_err(|i| e.issue("address.uf", i)).ok();
-            let cep = Cep::parse(&a.cep).map_err(|i| e.issue("address.cep", i)).ok();
-            let number = a.number.as_deref().and_then(|n| text(&mut e, "address.number", n, 20));
-            let complement = a.complement.as_deref().and_then(|n| text(&mut e, "address.complement", n, 120));
-            let district = a.district.as_deref().and_then(|n| text(&mut e, "address.district", n, 120));
+            let cep = Cep::parse(&a.cep)
+                .map_err(|i| e.issue("address.cep", i))
+                .ok();
+            let number = a
+                .number
+                .as_deref()
+                .and_then(|n| text(&mut e, "address.number", n, 20));
+            let complement = a
+                .complement
+                .as_deref()
+                .and_then(|n| text(&mut e, "address.complement", n, 120));
+            let district = a
+                .district
+                .as_deref()
+                .and_then(|n| text(&mut e, "address.district", n, 120));
             Some(Address {
                 street: street?,
                 number,
@@ -292,31 +367,63 @@ impl PatientInput {
         });
         c.emergency_contact = opt(&self.emergency_contact, |ec| {
             let name = text(&mut e, "emergencyContact.name", &ec.name, 200);
-            let phone = PhoneBr::parse(&ec.phone).map_err(|i| e.issue("emergencyContact.phone", i)).ok();
-            let relationship = ec.relationship.as_deref().and_then(|r| text(&mut e, "emergencyContact.relationship", r, 60));
-            Some(EmergencyContact { name: name?, phone: phone?.e164().to_owned(), relationship })
+            let phone = PhoneBr::parse(&ec.phone)
+                .map_err(|i| e.issue("emergencyContact.phone", i))
+                .ok();
+            let relationship = ec
+                .relationship
+                .as_deref()
+                .and_then(|r| text(&mut e, "emergencyContact.relationship", r, 60));
+            Some(EmergencyContact {
+                name: name?,
+                phone: phone?.e164().to_owned(),
+                relationship,
+            })
         });
         c.allergies = opt(&self.allergies, |v| list(&mut e, "allergies", v));
-        c.current_medications = opt(&self.current_medications, |v| list(&mut e, "currentMedications", v));
+        c.current_medications = opt(&self.current_medications, |v| {
+            list(&mut e, "currentMedications", v)
+        });
         c.conditions = opt(&self.conditions, |v| list(&mut e, "conditions", v));
-        c.clinical_notes = opt(&self.clinical_notes, |v| text(&mut e, "clinicalNotes", v, 10_000));
-        c.pregnancy_status = opt(&self.pregnancy_status, |v| one_of(&mut e, "pregnancyStatus", v, PREGNANCY));
+        c.clinical_notes = opt(&self.clinical_notes, |v| {
+            text(&mut e, "clinicalNotes", v, 10_000)
+        });
+        c.pregnancy_status = opt(&self.pregnancy_status, |v| {
+            one_of(&mut e, "pregnancyStatus", v, PREGNANCY)
+        });
         c.fitzpatrick_skin_type = opt(&self.fitzpatrick_skin_type, |v| {
             if (1..=6).contains(v) {
                 Some(*v)
             } else {
-                e.push("fitzpatrickSkinType", "out_of_range", "Deve estar entre 1 e 6.", "Must be between 1 and 6.");
+                e.push(
+                    "fitzpatrickSkinType",
+                    "out_of_range",
+                    "Deve estar entre 1 e 6.",
+                    "Must be between 1 and 6.",
+                );
                 None
             }
         });
-        c.preferred_contact_channel = opt(&self.preferred_contact_channel, |v| one_of(&mut e, "preferredContactChannel", v, CHANNELS));
+        c.preferred_contact_channel = opt(&self.preferred_contact_channel, |v| {
+            one_of(&mut e, "preferredContactChannel", v, CHANNELS)
+        });
         match &self.language {
             Patch::Value(v) => c.language = one_of(&mut e, "language", v, LANGUAGES),
-            Patch::Null => e.push("language", "required", "Campo obrigatório.", "Required field."),
+            Patch::Null => e.push(
+                "language",
+                "required",
+                "Campo obrigatório.",
+                "Required field.",
+            ),
             Patch::Missing => {}
         }
         if !creating && self.consents.is_present() {
-            e.push("consents", "unknown_field", "Use o endpoint de consentimentos.", "Use the consents endpoint.");
+            e.push(
+                "consents",
+                "unknown_field",
+                "Use o endpoint de consentimentos.",
+                "Use the consents endpoint.",
+            );
         }
         e.finish()?;
         Ok(c)
@@ -324,7 +431,14 @@ impl PatientInput {
 }
 
 /// Purposes a consent can cover.
-pub const PURPOSES: &[&str] = &["treatment", "data_processing", "marketing", "photo_use", "ai_analysis", "telemedicine"];
+pub const PURPOSES: &[&str] = &[
+    "treatment",
+    "data_processing",
+    "marketing",
+    "photo_use",
+    "ai_analysis",
+    "telemedicine",
+];
 /// LGPD legal bases (Art. 7 for personal data, Art. 11 for health data).
 pub const LEGAL_BASES: &[&str] = &[
     "art7_i_consent",
@@ -338,7 +452,12 @@ pub const LEGAL_BASES: &[&str] = &[
     "art11_ii_f_health_protection",
 ];
 /// How a consent was collected.
-pub const COLLECTION_METHODS: &[&str] = &["written_signature", "digital_signature", "electronic_acceptance", "verbal_recorded"];
+pub const COLLECTION_METHODS: &[&str] = &[
+    "written_signature",
+    "digital_signature",
+    "electronic_acceptance",
+    "verbal_recorded",
+];
 
 /// A validated consent.
 #[derive(Debug, Clone)]
@@ -355,31 +474,71 @@ pub struct NewConsent {
 
 impl ConsentInput {
     /// Validates a consent; `prefix` names its place in the body (`consents[0].`).
-    pub(crate) fn validate(&self, prefix: &str, now: DateTime<Utc>, e: &mut Errors) -> Option<NewConsent> {
+    pub(crate) fn validate(
+        &self,
+        prefix: &str,
+        now: DateTime<Utc>,
+        e: &mut Errors,
+    ) -> Option<NewConsent> {
         let f = |name: &str| format!("{prefix}{name}");
         let purpose = one_of(e, &f("purpose"), &self.purpose, PURPOSES);
         let legal_basis = one_of(e, &f("legalBasis"), &self.legal_basis, LEGAL_BASES);
-        let collection_method = one_of(e, &f("collectionMethod"), &self.collection_method, COLLECTION_METHODS);
+        let collection_method = one_of(
+            e,
+            &f("collectionMethod"),
+            &self.collection_method,
+            COLLECTION_METHODS,
+        );
         let text_version = text(e, &f("textVersion"), &self.text_version, 40);
-        let sha_ok = self.text_sha256.len() == 64 && self.text_sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let sha_ok = self.text_sha256.len() == 64
+            && self
+                .text_sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !sha_ok {
-            e.push(&f("textSha256"), "invalid_sha256", "SHA-256 em hexadecimal minúsculo (64 caracteres).", "Lower-case hex SHA-256 (64 characters).");
+            e.push(
+                &f("textSha256"),
+                "invalid_sha256",
+                "SHA-256 em hexadecimal minúsculo (64 caracteres).",
+                "Lower-case hex SHA-256 (64 characters).",
+            );
         }
-        let evidence_reference = self.evidence_reference.as_deref().and_then(|r| text(e, &f("evidenceReference"), r, 200));
+        let evidence_reference = self
+            .evidence_reference
+            .as_deref()
+            .and_then(|r| text(e, &f("evidenceReference"), r, 200));
         let given_at = self.given_at.unwrap_or(now);
         if given_at > now + chrono::Duration::minutes(5) {
-            e.push(&f("givenAt"), "in_future", "Não pode estar no futuro.", "Must not be in the future.");
+            e.push(
+                &f("givenAt"),
+                "in_future",
+                "Não pode estar no futuro.",
+                "Must not be in the future.",
+            );
         }
-        if let Some(exp) = self.expires_at {
-            if exp <= given_at {
-                e.push(&f("expiresAt"), "before_given_at", "Deve ser posterior a givenAt.", "Must be after givenAt.");
-            }
+        if let Some(exp) = self.expires_at
+            && exp <= given_at
+        {
+            e.push(
+                &f("expiresAt"),
+                "before_given_at",
+                "Deve ser posterior a givenAt.",
+                "Must be after givenAt.",
+            );
         }
         // Sensitive (health) purposes need an Art. 11 basis.
         if let (Some(p), Some(b)) = (&purpose, &legal_basis) {
-            let health = matches!(p.as_str(), "treatment" | "ai_analysis" | "telemedicine" | "photo_use");
+            let health = matches!(
+                p.as_str(),
+                "treatment" | "ai_analysis" | "telemedicine" | "photo_use"
+            );
             if health && !b.starts_with("art11_") {
-                e.push(&f("legalBasis"), "art11_required", "Dados de saúde exigem base legal do Art. 11 da LGPD.", "Health data needs an LGPD Art. 11 legal basis.");
+                e.push(
+                    &f("legalBasis"),
+                    "art11_required",
+                    "Dados de saúde exigem base legal do Art. 11 da LGPD.",
+                    "Health data needs an LGPD Art. 11 legal basis.",
+                );
                 return None;
             }
         }
@@ -446,27 +605,40 @@ mod tests {
             "cpf": "111.444.777-36", "email": "nope", "phone": "123", "fitzpatrickSkinType": 9
         }))
         .unwrap();
-        let Err(ApiError::Validation(fields)) = input.validate(true, today()) else { panic!("expected 422") };
+        let Err(ApiError::Validation(fields)) = input.validate(true, today()) else {
+            panic!("expected 422")
+        };
         let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-        for f in ["fullName", "birthDate", "cpf", "email", "phone", "fitzpatrickSkinType"] {
+        for f in [
+            "fullName",
+            "birthDate",
+            "cpf",
+            "email",
+            "phone",
+            "fitzpatrickSkinType",
+        ] {
             assert!(names.contains(&f), "{f} not reported in {names:?}");
         }
     }
 
     #[test]
     fn patch_distinguishes_absent_null_and_value() {
-        let input: PatientInput = serde_json::from_value(serde_json::json!({ "socialName": null, "phone": "(11) 98765-4321" })).unwrap();
+        let input: PatientInput = serde_json::from_value(
+            serde_json::json!({ "socialName": null, "phone": "(11) 98765-4321" }),
+        )
+        .unwrap();
         let c = input.validate(false, today()).unwrap();
         assert_eq!(c.social_name, Some(None));
         assert!(c.full_name.is_none());
-        assert_eq!(c.phone.unwrap().unwrap().e164(), "+5511987654321");
+        assert_eq!(c.phone.clone().unwrap().unwrap().e164(), "+5511987654321");
         assert_eq!(c.field_names(), vec!["socialName", "phone"]);
     }
 
     #[test]
     fn read_only_and_unknown_fields_are_refused() {
         for field in ["clinicId", "id", "version", "createdAt", "isAdmin"] {
-            let r: Result<PatientInput, _> = serde_json::from_value(serde_json::json!({ field: "x" }));
+            let r: Result<PatientInput, _> =
+                serde_json::from_value(serde_json::json!({ field: "x" }));
             assert!(r.is_err(), "{field} accepted");
         }
     }

@@ -91,7 +91,11 @@ pub const CPF_UNIQUE: &str = "patients_clinic_id_cpf_index_key";
 
 /// Inserts a patient. Returns the raw error on a constraint violation so the service can tell
 /// a duplicate CPF (409) from anything else.
-pub async fn insert(tx: &Tx, p: &PatientRow, created_by: Uuid) -> Result<Result<(), tokio_postgres::Error>, ApiError> {
+pub async fn insert(
+    tx: &Tx,
+    p: &PatientRow,
+    created_by: Uuid,
+) -> Result<Result<(), tokio_postgres::Error>, ApiError> {
     let r = tx
         .query_raw(
             "insert into public.patients (id, clinic_id, full_name, name_search, social_name, birth_date, sex, \
@@ -133,7 +137,11 @@ pub async fn insert(tx: &Tx, p: &PatientRow, created_by: Uuid) -> Result<Result<
 
 /// Writes every mutable column of `p` and bumps the version, if the stored version is still
 /// `expected_version`. Returns the raw result (rows affected) for constraint handling.
-pub async fn update(tx: &Tx, p: &PatientRow, expected_version: i32) -> Result<Result<u64, tokio_postgres::Error>, ApiError> {
+pub async fn update(
+    tx: &Tx,
+    p: &PatientRow,
+    expected_version: i32,
+) -> Result<Result<u64, tokio_postgres::Error>, ApiError> {
     let r = tx
         .query_raw(
             "update public.patients set full_name = $3, name_search = $4, social_name = $5, birth_date = $6, \
@@ -175,10 +183,20 @@ pub async fn update(tx: &Tx, p: &PatientRow, expected_version: i32) -> Result<Re
 }
 
 /// One patient of the clinic (RLS also hides other clinics' rows); `for_update` locks it.
-pub async fn find(tx: &Tx, clinic_id: Uuid, id: Uuid, for_update: bool) -> Result<Option<PatientRow>, ApiError> {
+pub async fn find(
+    tx: &Tx,
+    clinic_id: Uuid,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<PatientRow>, ApiError> {
     let lock = if for_update { " for update" } else { "" };
-    let sql = format!("select {COLUMNS} from public.patients where clinic_id = $1 and id = $2{lock}");
-    tx.query_opt(&sql, &[&clinic_id, &id]).await?.as_ref().map(patient).transpose()
+    let sql =
+        format!("select {COLUMNS} from public.patients where clinic_id = $1 and id = $2{lock}");
+    tx.query_opt(&sql, &[&clinic_id, &id])
+        .await?
+        .as_ref()
+        .map(patient)
+        .transpose()
 }
 
 /// Filters of the patient list.
@@ -196,7 +214,14 @@ pub struct ListFilter {
 
 /// Patients, newest first.
 pub async fn list(tx: &Tx, clinic_id: Uuid, f: &ListFilter) -> Result<Vec<PatientRow>, ApiError> {
-    let prefix = f.name_prefix.as_ref().map(|p| format!("{}%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let prefix = f.name_prefix.as_ref().map(|p| {
+        format!(
+            "{}%",
+            p.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
     let (after_t, after_id) = match f.after {
         Some((t, id)) => (Some(t), Some(id)),
         None => (None, None),
@@ -211,7 +236,17 @@ pub async fn list(tx: &Tx, clinic_id: Uuid, f: &ListFilter) -> Result<Vec<Patien
     );
     tx.query(
         &sql,
-        &[&clinic_id, &prefix, &f.cpf_index, &f.birth_date, &f.updated_since, &f.include_restricted, &after_t, &after_id, &f.limit],
+        &[
+            &clinic_id,
+            &prefix,
+            &f.cpf_index,
+            &f.birth_date,
+            &f.updated_since,
+            &f.include_restricted,
+            &after_t,
+            &after_id,
+            &f.limit,
+        ],
     )
     .await?
     .iter()
@@ -220,7 +255,13 @@ pub async fn list(tx: &Tx, clinic_id: Uuid, f: &ListFilter) -> Result<Vec<Patien
 }
 
 /// Marks the record restricted (LGPD blocking); clinical data stays.
-pub async fn restrict(tx: &Tx, clinic_id: Uuid, id: Uuid, by: Uuid, reason: &str) -> Result<u64, ApiError> {
+pub async fn restrict(
+    tx: &Tx,
+    clinic_id: Uuid,
+    id: Uuid,
+    by: Uuid,
+    reason: &str,
+) -> Result<u64, ApiError> {
     tx.execute(
         "update public.patients set restricted_at = now(), restricted_by = $3, restriction_reason = $4, \
          version = version + 1 where clinic_id = $1 and id = $2 and restricted_at is null",
@@ -271,7 +312,13 @@ fn consent(row: &Row) -> Result<ConsentRow, ApiError> {
 }
 
 /// Inserts a consent and returns it.
-pub async fn insert_consent(tx: &Tx, clinic_id: Uuid, patient_id: Uuid, c: &NewConsent, by: Uuid) -> Result<ConsentRow, ApiError> {
+pub async fn insert_consent(
+    tx: &Tx,
+    clinic_id: Uuid,
+    patient_id: Uuid,
+    c: &NewConsent,
+    by: Uuid,
+) -> Result<ConsentRow, ApiError> {
     let sql = format!(
         "insert into public.consents (clinic_id, patient_id, purpose, legal_basis, text_version, text_sha256, \
          collection_method, evidence_reference, given_at, expires_at, recorded_by) \
@@ -299,11 +346,19 @@ pub async fn insert_consent(tx: &Tx, clinic_id: Uuid, patient_id: Uuid, c: &NewC
 }
 
 /// The patient's consents, newest first.
-pub async fn consents(tx: &Tx, clinic_id: Uuid, patient_id: Uuid) -> Result<Vec<ConsentRow>, ApiError> {
+pub async fn consents(
+    tx: &Tx,
+    clinic_id: Uuid,
+    patient_id: Uuid,
+) -> Result<Vec<ConsentRow>, ApiError> {
     let sql = format!(
         "select {CONSENT_COLUMNS} from public.consents where clinic_id = $1 and patient_id = $2 order by given_at desc, id"
     );
-    tx.query(&sql, &[&clinic_id, &patient_id]).await?.iter().map(consent).collect()
+    tx.query(&sql, &[&clinic_id, &patient_id])
+        .await?
+        .iter()
+        .map(consent)
+        .collect()
 }
 
 /// Withdraws a consent that is not withdrawn yet; returns it, or `None` when nothing changed.
@@ -320,11 +375,20 @@ pub async fn withdraw_consent(
          where clinic_id = $1 and patient_id = $2 and id = $3 and withdrawn_at is null returning {CONSENT_COLUMNS}"
     );
     let reason = reason.map(str::to_owned);
-    tx.query_opt(&sql, &[&clinic_id, &patient_id, &consent_id, &by, &reason]).await?.as_ref().map(consent).transpose()
+    tx.query_opt(&sql, &[&clinic_id, &patient_id, &consent_id, &by, &reason])
+        .await?
+        .as_ref()
+        .map(consent)
+        .transpose()
 }
 
 /// Whether a consent with this id exists for the patient (to tell 404 from 409).
-pub async fn consent_exists(tx: &Tx, clinic_id: Uuid, patient_id: Uuid, consent_id: Uuid) -> Result<bool, ApiError> {
+pub async fn consent_exists(
+    tx: &Tx,
+    clinic_id: Uuid,
+    patient_id: Uuid,
+    consent_id: Uuid,
+) -> Result<bool, ApiError> {
     Ok(tx
         .query_opt(
             "select 1 from public.consents where clinic_id = $1 and patient_id = $2 and id = $3",

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::model::{Address, EmergencyContact, Errors, NewConsent, PatientChanges, PatientInput, name_search_key};
+use super::model::{
+    Address, EmergencyContact, Errors, NewConsent, PatientChanges, PatientInput, name_search_key,
+};
 use super::repo::{self, ConsentRow, ListFilter, PatientRow};
 use crate::audit::{self, Event, Outcome, Risk};
 use crate::br::Cpf;
@@ -40,27 +42,49 @@ fn place(row: &PatientRow, column: &'static str) -> Place {
     Place::new(TABLE, column, row.id, row.clinic_id)
 }
 
-fn seal_json<T: Serialize>(keys: Keys<'_>, row: &PatientRow, column: &'static str, value: &Option<T>) -> Result<Option<Vec<u8>>, ApiError> {
+fn seal_json<T: Serialize>(
+    keys: Keys<'_>,
+    row: &PatientRow,
+    column: &'static str,
+    value: &Option<T>,
+) -> Result<Option<Vec<u8>>, ApiError> {
     value
         .as_ref()
         .map(|v| {
             let bytes = serde_json::to_vec(v).map_err(ApiError::internal)?;
-            keys.cipher.encrypt(&place(row, column), &bytes).map_err(ApiError::internal)
+            keys.cipher
+                .encrypt(&place(row, column), &bytes)
+                .map_err(ApiError::internal)
         })
         .transpose()
 }
 
-fn open_json<T: serde::de::DeserializeOwned>(keys: Keys<'_>, row: &PatientRow, column: &'static str, value: &Option<Vec<u8>>) -> Result<Option<T>, ApiError> {
-    let Some(envelope) = value else { return Ok(None) };
-    let plain = keys.cipher.decrypt(&place(row, column), envelope).map_err(ApiError::internal)?;
-    serde_json::from_slice(&plain).map(Some).map_err(ApiError::internal)
+fn open_json<T: serde::de::DeserializeOwned>(
+    keys: Keys<'_>,
+    row: &PatientRow,
+    column: &'static str,
+    value: &Option<Vec<u8>>,
+) -> Result<Option<T>, ApiError> {
+    let Some(envelope) = value else {
+        return Ok(None);
+    };
+    let plain = keys
+        .cipher
+        .decrypt(&place(row, column), envelope)
+        .map_err(ApiError::internal)?;
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(ApiError::internal)
 }
 
 /// Decrypts what `role` may see (staff never causes clinical columns to be decrypted).
 fn open(keys: Keys<'_>, row: PatientRow, role: Role) -> Result<Patient, ApiError> {
     let clinical = allowed(role, Action::ClinicalRead) || role == Role::Patient;
     let cpf: Option<String> = open_json(keys, &row, "cpf_enc", &row.cpf_enc)?;
-    let cpf = cpf.map(|c| Cpf::parse(&c)).transpose().map_err(ApiError::internal)?;
+    let cpf = cpf
+        .map(|c| Cpf::parse(&c))
+        .transpose()
+        .map_err(ApiError::internal)?;
     let (allergies, current_medications, conditions, clinical_notes) = if clinical {
         (
             open_json(keys, &row, "allergies_enc", &row.allergies_enc)?,
@@ -71,11 +95,23 @@ fn open(keys: Keys<'_>, row: PatientRow, role: Role) -> Result<Patient, ApiError
     } else {
         (None, None, None, None)
     };
-    Ok(Patient { row, cpf, allergies, current_medications, conditions, clinical_notes })
+    Ok(Patient {
+        row,
+        cpf,
+        allergies,
+        current_medications,
+        conditions,
+        clinical_notes,
+    })
 }
 
 /// Applies validated changes to a decrypted record and re-seals what changed.
-fn apply(keys: Keys<'_>, p: &mut Patient, c: &PatientChanges, now: DateTime<Utc>) -> Result<(), ApiError> {
+fn apply(
+    keys: Keys<'_>,
+    p: &mut Patient,
+    c: &PatientChanges,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let r = &mut p.row;
     if let Some(v) = &c.full_name {
         r.full_name = v.clone();
@@ -100,10 +136,18 @@ fn apply(keys: Keys<'_>, p: &mut Patient, c: &PatientChanges, now: DateTime<Utc>
         r.phone = v.as_ref().map(|p| p.e164().to_owned());
     }
     if let Some(v) = &c.address {
-        r.address = v.as_ref().map(|a| serde_json::to_value(a)).transpose().map_err(ApiError::internal)?;
+        r.address = v
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(ApiError::internal)?;
     }
     if let Some(v) = &c.emergency_contact {
-        r.emergency_contact = v.as_ref().map(|a| serde_json::to_value(a)).transpose().map_err(ApiError::internal)?;
+        r.emergency_contact = v
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(ApiError::internal)?;
     }
     if let Some(v) = &c.pregnancy_status {
         r.pregnancy_status = v.clone();
@@ -121,7 +165,10 @@ fn apply(keys: Keys<'_>, p: &mut Patient, c: &PatientChanges, now: DateTime<Utc>
         p.cpf = v.clone();
         let digits = p.cpf.as_ref().map(|c| c.digits().to_owned());
         p.row.cpf_enc = seal_json(keys, &p.row, "cpf_enc", &digits)?;
-        p.row.cpf_index = p.cpf.as_ref().map(|c| keys.index.cpf(c, p.row.clinic_id).to_vec());
+        p.row.cpf_index = p
+            .cpf
+            .as_ref()
+            .map(|c| keys.index.cpf(c, p.row.clinic_id).to_vec());
     }
     if let Some(v) = &c.allergies {
         p.allergies = v.clone();
@@ -137,7 +184,8 @@ fn apply(keys: Keys<'_>, p: &mut Patient, c: &PatientChanges, now: DateTime<Utc>
     }
     if let Some(v) = &c.clinical_notes {
         p.clinical_notes = v.clone();
-        p.row.clinical_notes_enc = seal_json(keys, &p.row, "clinical_notes_enc", &p.clinical_notes)?;
+        p.row.clinical_notes_enc =
+            seal_json(keys, &p.row, "clinical_notes_enc", &p.clinical_notes)?;
     }
     if c.touches_clinical() {
         p.row.last_clinical_entry_at = Some(now);
@@ -148,13 +196,17 @@ fn apply(keys: Keys<'_>, p: &mut Patient, c: &PatientChanges, now: DateTime<Utc>
 fn cpf_conflict() -> ApiError {
     ApiError::Conflict {
         code: "cpf_already_registered",
-        detail: Msg::new("Já existe um paciente com este CPF nesta clínica.", "A patient with this CPF already exists in this clinic."),
+        detail: Msg::new(
+            "Já existe um paciente com este CPF nesta clínica.",
+            "A patient with this CPF already exists in this clinic.",
+        ),
         extra: None,
     }
 }
 
 fn is_cpf_conflict(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error().is_some_and(|d| d.constraint() == Some(repo::CPF_UNIQUE))
+    e.as_db_error()
+        .is_some_and(|d| d.constraint() == Some(repo::CPF_UNIQUE))
 }
 
 fn restricted_conflict() -> ApiError {
@@ -171,12 +223,21 @@ fn restricted_conflict() -> ApiError {
 fn clinical_forbidden() -> ApiError {
     ApiError::Forbidden {
         code: "clinical_fields_forbidden",
-        detail: Msg::new("Seu papel não pode alterar dados clínicos.", "Your role cannot change clinical data."),
+        detail: Msg::new(
+            "Seu papel não pode alterar dados clínicos.",
+            "Your role cannot change clinical data.",
+        ),
     }
 }
 
 /// Creates a patient (and any intake consents) and audits it.
-pub async fn create(tx: &Tx, keys: Keys<'_>, actor: &Actor, input: &PatientInput, today: NaiveDate) -> Result<(Patient, Vec<ConsentRow>), ApiError> {
+pub async fn create(
+    tx: &Tx,
+    keys: Keys<'_>,
+    actor: &Actor,
+    input: &PatientInput,
+    today: NaiveDate,
+) -> Result<(Patient, Vec<ConsentRow>), ApiError> {
     let changes = input.validate(true, today)?;
     let now = Utc::now();
     let consents = validate_consents(input, now)?;
@@ -213,7 +274,14 @@ pub async fn create(tx: &Tx, keys: Keys<'_>, actor: &Actor, input: &PatientInput
         restricted_at: None,
         restriction_reason: None,
     };
-    let mut patient = Patient { row, cpf: None, allergies: None, current_medications: None, conditions: None, clinical_notes: None };
+    let mut patient = Patient {
+        row,
+        cpf: None,
+        allergies: None,
+        current_medications: None,
+        conditions: None,
+        clinical_notes: None,
+    };
     apply(keys, &mut patient, &changes, now)?;
     match repo::insert(tx, &patient.row, actor.user_id).await? {
         Ok(()) => {}
@@ -222,7 +290,9 @@ pub async fn create(tx: &Tx, keys: Keys<'_>, actor: &Actor, input: &PatientInput
     }
     let mut saved = Vec::with_capacity(consents.len());
     for c in &consents {
-        saved.push(repo::insert_consent(tx, actor.clinic_id, patient.row.id, c, actor.user_id).await?);
+        saved.push(
+            repo::insert_consent(tx, actor.clinic_id, patient.row.id, c, actor.user_id).await?,
+        );
     }
     audit::record(
         tx,
@@ -241,13 +311,27 @@ pub async fn create(tx: &Tx, keys: Keys<'_>, actor: &Actor, input: &PatientInput
     Ok((patient, saved))
 }
 
-fn validate_consents(input: &PatientInput, now: DateTime<Utc>) -> Result<Vec<NewConsent>, ApiError> {
-    let super::model::Patch::Value(list) = &input.consents else { return Ok(Vec::new()) };
+fn validate_consents(
+    input: &PatientInput,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewConsent>, ApiError> {
+    let super::model::Patch::Value(list) = &input.consents else {
+        return Ok(Vec::new());
+    };
     let mut e = Errors::default();
     if list.len() > 10 {
-        e.push("consents", "too_many_items", "No máximo 10 consentimentos.", "At most 10 consents.");
+        e.push(
+            "consents",
+            "too_many_items",
+            "No máximo 10 consentimentos.",
+            "At most 10 consents.",
+        );
     }
-    let out: Vec<NewConsent> = list.iter().enumerate().filter_map(|(i, c)| c.validate(&format!("consents[{i}]."), now, &mut e)).collect();
+    let out: Vec<NewConsent> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.validate(&format!("consents[{i}]."), now, &mut e))
+        .collect();
     e.finish()?;
     Ok(out)
 }
@@ -255,7 +339,9 @@ fn validate_consents(input: &PatientInput, now: DateTime<Utc>) -> Result<Vec<New
 /// Loads a patient the caller may use: missing, another clinic's (RLS), or restricted for a
 /// non-admin all look the same (404).
 async fn load(tx: &Tx, actor: &Actor, id: Uuid, for_update: bool) -> Result<PatientRow, ApiError> {
-    let row = repo::find(tx, actor.clinic_id, id, for_update).await?.ok_or(ApiError::NotFound)?;
+    let row = repo::find(tx, actor.clinic_id, id, for_update)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if row.restricted_at.is_some() && actor.role != Role::Admin {
         return Err(ApiError::NotFound);
     }
@@ -297,16 +383,31 @@ pub struct ListQuery {
 }
 
 /// Lists patients (one page) and audits the listing (ids of the filters used, never values).
-pub async fn list(tx: &Tx, keys: Keys<'_>, actor: &Actor, q: &ListQuery) -> Result<(Vec<Patient>, bool), ApiError> {
+pub async fn list(
+    tx: &Tx,
+    keys: Keys<'_>,
+    actor: &Actor,
+    q: &ListQuery,
+) -> Result<(Vec<Patient>, bool), ApiError> {
     if q.include_restricted && actor.role != Role::Admin {
         return Err(ApiError::Forbidden {
             code: "insufficient_role",
-            detail: Msg::new("Somente administradores veem cadastros bloqueados.", "Only admins see restricted records."),
+            detail: Msg::new(
+                "Somente administradores veem cadastros bloqueados.",
+                "Only admins see restricted records.",
+            ),
         });
     }
     let filter = ListFilter {
-        name_prefix: q.name_prefix.as_deref().map(name_search_key).filter(|p| !p.is_empty()),
-        cpf_index: q.cpf.as_ref().map(|c| keys.index.cpf(c, actor.clinic_id).to_vec()),
+        name_prefix: q
+            .name_prefix
+            .as_deref()
+            .map(name_search_key)
+            .filter(|p| !p.is_empty()),
+        cpf_index: q
+            .cpf
+            .as_ref()
+            .map(|c| keys.index.cpf(c, actor.clinic_id).to_vec()),
         birth_date: q.birth_date,
         updated_since: q.updated_since,
         include_restricted: q.include_restricted,
@@ -316,9 +417,17 @@ pub async fn list(tx: &Tx, keys: Keys<'_>, actor: &Actor, q: &ListQuery) -> Resu
     let mut rows = repo::list(tx, actor.clinic_id, &filter).await?;
     let more = rows.len() as i64 > q.limit;
     rows.truncate(q.limit as usize);
-    let patients = rows.into_iter().map(|r| open(keys, r, actor.role)).collect::<Result<Vec<_>, _>>()?;
+    let patients = rows
+        .into_iter()
+        .map(|r| open(keys, r, actor.role))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut filters = Vec::new();
-    for (name, used) in [("name", q.name_prefix.is_some()), ("cpf", q.cpf.is_some()), ("birthDate", q.birth_date.is_some()), ("updatedSince", q.updated_since.is_some())] {
+    for (name, used) in [
+        ("name", q.name_prefix.is_some()),
+        ("cpf", q.cpf.is_some()),
+        ("birthDate", q.birth_date.is_some()),
+        ("updatedSince", q.updated_since.is_some()),
+    ] {
         if used {
             filters.push(name);
         }
@@ -341,7 +450,15 @@ pub async fn list(tx: &Tx, keys: Keys<'_>, actor: &Actor, q: &ListQuery) -> Resu
 }
 
 /// Updates a patient if `if_match` is its current version; audits the changed field names.
-pub async fn update(tx: &Tx, keys: Keys<'_>, actor: &Actor, id: Uuid, if_match: i32, input: &PatientInput, today: NaiveDate) -> Result<Patient, ApiError> {
+pub async fn update(
+    tx: &Tx,
+    keys: Keys<'_>,
+    actor: &Actor,
+    id: Uuid,
+    if_match: i32,
+    input: &PatientInput,
+    today: NaiveDate,
+) -> Result<Patient, ApiError> {
     let changes = input.validate(false, today)?;
     if changes.touches_clinical() && !allowed(actor.role, Action::ClinicalRead) {
         return Err(clinical_forbidden());
@@ -374,7 +491,11 @@ pub async fn update(tx: &Tx, keys: Keys<'_>, actor: &Actor, id: Uuid, if_match: 
             resource_type: "patient",
             resource_id: Some(id),
             outcome: Outcome::Success,
-            risk: if changes.touches_clinical() { Risk::High } else { Risk::Medium },
+            risk: if changes.touches_clinical() {
+                Risk::High
+            } else {
+                Risk::Medium
+            },
             details: json!({ "fields": changes.field_names(), "version": patient.row.version }),
         },
     )
@@ -383,11 +504,19 @@ pub async fn update(tx: &Tx, keys: Keys<'_>, actor: &Actor, id: Uuid, if_match: 
 }
 
 /// Reasons an admin may give for a restriction.
-pub const RESTRICTION_REASONS: &[&str] = &["lgpd_erasure_request", "lgpd_blocking_request", "duplicate_record", "legal_hold", "other"];
+pub const RESTRICTION_REASONS: &[&str] = &[
+    "lgpd_erasure_request",
+    "lgpd_blocking_request",
+    "duplicate_record",
+    "legal_hold",
+    "other",
+];
 
 /// LGPD-aware "delete": blocks the record from normal use and lists; keeps clinical data.
 pub async fn restrict(tx: &Tx, actor: &Actor, id: Uuid, reason: &str) -> Result<(), ApiError> {
-    let row = repo::find(tx, actor.clinic_id, id, true).await?.ok_or(ApiError::NotFound)?;
+    let row = repo::find(tx, actor.clinic_id, id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if row.restricted_at.is_some() {
         return Err(restricted_conflict());
     }
@@ -409,7 +538,12 @@ pub async fn restrict(tx: &Tx, actor: &Actor, id: Uuid, reason: &str) -> Result<
 }
 
 /// Records a consent for a patient.
-pub async fn grant_consent(tx: &Tx, actor: &Actor, patient_id: Uuid, c: &NewConsent) -> Result<ConsentRow, ApiError> {
+pub async fn grant_consent(
+    tx: &Tx,
+    actor: &Actor,
+    patient_id: Uuid,
+    c: &NewConsent,
+) -> Result<ConsentRow, ApiError> {
     let row = load(tx, actor, patient_id, false).await?;
     if row.restricted_at.is_some() {
         return Err(restricted_conflict());
@@ -433,7 +567,11 @@ pub async fn grant_consent(tx: &Tx, actor: &Actor, patient_id: Uuid, c: &NewCons
 }
 
 /// The patient's consents (audited as a read of patient data).
-pub async fn list_consents(tx: &Tx, actor: &Actor, patient_id: Uuid) -> Result<Vec<ConsentRow>, ApiError> {
+pub async fn list_consents(
+    tx: &Tx,
+    actor: &Actor,
+    patient_id: Uuid,
+) -> Result<Vec<ConsentRow>, ApiError> {
     load(tx, actor, patient_id, false).await?;
     let rows = repo::consents(tx, actor.clinic_id, patient_id).await?;
     audit::record(
@@ -454,18 +592,38 @@ pub async fn list_consents(tx: &Tx, actor: &Actor, patient_id: Uuid) -> Result<V
 }
 
 /// Withdraws a consent. Clinical data is never deleted by a withdrawal.
-pub async fn withdraw_consent(tx: &Tx, actor: &Actor, patient_id: Uuid, consent_id: Uuid, reason: Option<&str>) -> Result<ConsentRow, ApiError> {
+pub async fn withdraw_consent(
+    tx: &Tx,
+    actor: &Actor,
+    patient_id: Uuid,
+    consent_id: Uuid,
+    reason: Option<&str>,
+) -> Result<ConsentRow, ApiError> {
     load(tx, actor, patient_id, false).await?;
-    let Some(row) = repo::withdraw_consent(tx, actor.clinic_id, patient_id, consent_id, actor.user_id, reason).await? else {
-        return Err(if repo::consent_exists(tx, actor.clinic_id, patient_id, consent_id).await? {
-            ApiError::Conflict {
-                code: "consent_already_withdrawn",
-                detail: Msg::new("Este consentimento já foi revogado.", "This consent was already withdrawn."),
-                extra: None,
-            }
-        } else {
-            ApiError::NotFound
-        });
+    let Some(row) = repo::withdraw_consent(
+        tx,
+        actor.clinic_id,
+        patient_id,
+        consent_id,
+        actor.user_id,
+        reason,
+    )
+    .await?
+    else {
+        return Err(
+            if repo::consent_exists(tx, actor.clinic_id, patient_id, consent_id).await? {
+                ApiError::Conflict {
+                    code: "consent_already_withdrawn",
+                    detail: Msg::new(
+                        "Este consentimento já foi revogado.",
+                        "This consent was already withdrawn.",
+                    ),
+                    extra: None,
+                }
+            } else {
+                ApiError::NotFound
+            },
+        );
     };
     audit::record(
         tx,
@@ -495,14 +653,33 @@ pub fn view_name(role: Role) -> &'static str {
 
 /// Keys every role sees.
 const COMMON_KEYS: &[&str] = &[
-    "id", "fullName", "socialName", "birthDate", "sex", "genderIdentity", "cpf", "email", "phone",
-    "address", "emergencyContact", "preferredContactChannel", "language", "version", "createdAt",
-    "updatedAt", "restricted",
+    "id",
+    "fullName",
+    "socialName",
+    "birthDate",
+    "sex",
+    "genderIdentity",
+    "cpf",
+    "email",
+    "phone",
+    "address",
+    "emergencyContact",
+    "preferredContactChannel",
+    "language",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "restricted",
 ];
 /// Keys only clinical roles and the patient themselves see.
 const CLINICAL_KEYS: &[&str] = &[
-    "allergies", "currentMedications", "conditions", "clinicalNotes", "pregnancyStatus",
-    "fitzpatrickSkinType", "lastClinicalEntryAt",
+    "allergies",
+    "currentMedications",
+    "conditions",
+    "clinicalNotes",
+    "pregnancyStatus",
+    "fitzpatrickSkinType",
+    "lastClinicalEntryAt",
 ];
 
 /// The JSON a role receives: staff gets contact/scheduling fields and a masked CPF; clinicians,
@@ -510,9 +687,18 @@ const CLINICAL_KEYS: &[&str] = &[
 pub fn shape(p: &Patient, role: Role) -> Value {
     let r = &p.row;
     let clinical = role != Role::Staff;
-    let cpf = p.cpf.as_ref().map(|c| if clinical { c.to_string() } else { c.masked() });
-    let address: Option<Address> = r.address.clone().and_then(|v| serde_json::from_value(v).ok());
-    let emergency: Option<EmergencyContact> = r.emergency_contact.clone().and_then(|v| serde_json::from_value(v).ok());
+    let cpf = p
+        .cpf
+        .as_ref()
+        .map(|c| if clinical { c.to_string() } else { c.masked() });
+    let address: Option<Address> = r
+        .address
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok());
+    let emergency: Option<EmergencyContact> = r
+        .emergency_contact
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok());
     let mut v = json!({
         "id": r.id,
         "fullName": r.full_name,
@@ -532,18 +718,22 @@ pub fn shape(p: &Patient, role: Role) -> Value {
         "updatedAt": r.updated_at,
         "restricted": r.restricted_at.is_some(),
     });
-    if clinical {
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("allergies".into(), json!(p.allergies));
-            obj.insert("currentMedications".into(), json!(p.current_medications));
-            obj.insert("conditions".into(), json!(p.conditions));
-            obj.insert("clinicalNotes".into(), json!(p.clinical_notes));
-            obj.insert("pregnancyStatus".into(), json!(r.pregnancy_status));
-            obj.insert("fitzpatrickSkinType".into(), json!(r.fitzpatrick_skin_type));
-            obj.insert("lastClinicalEntryAt".into(), json!(r.last_clinical_entry_at));
-        }
+    if clinical && let Some(obj) = v.as_object_mut() {
+        obj.insert("allergies".into(), json!(p.allergies));
+        obj.insert("currentMedications".into(), json!(p.current_medications));
+        obj.insert("conditions".into(), json!(p.conditions));
+        obj.insert("clinicalNotes".into(), json!(p.clinical_notes));
+        obj.insert("pregnancyStatus".into(), json!(r.pregnancy_status));
+        obj.insert("fitzpatrickSkinType".into(), json!(r.fitzpatrick_skin_type));
+        obj.insert(
+            "lastClinicalEntryAt".into(),
+            json!(r.last_clinical_entry_at),
+        );
     }
-    debug_assert!(v.as_object().is_some_and(|o| o.keys().all(|k| COMMON_KEYS.contains(&k.as_str()) || CLINICAL_KEYS.contains(&k.as_str()))));
+    debug_assert!(v.as_object().is_some_and(|o| {
+        o.keys()
+            .all(|k| COMMON_KEYS.contains(&k.as_str()) || CLINICAL_KEYS.contains(&k.as_str()))
+    }));
     v
 }
 

@@ -202,9 +202,15 @@ pub struct RequestMeta {
 impl RequestMeta {
     /// Reads the facts from a request.
     pub fn from_parts(parts: &Parts) -> Self {
-        let socket = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        let socket = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
         Self {
-            request_id: parts.extensions.get::<crate::http::request_id::RequestId>().map(|r| r.0.clone()),
+            request_id: parts
+                .extensions
+                .get::<crate::http::request_id::RequestId>()
+                .map(|r| r.0.clone()),
             ip: crate::http::policy::client_ip(&parts.headers, socket).map(|ip| ip.to_string()),
             user_agent: parts
                 .headers
@@ -248,7 +254,12 @@ pub struct Tenant<P> {
 impl<P> Tenant<P> {
     /// The caller as an audit actor.
     pub fn actor(&self) -> Actor {
-        Actor { clinic_id: self.clinic_id, user_id: self.user.user_id(), role: self.role, meta: self.meta.clone() }
+        Actor {
+            clinic_id: self.clinic_id,
+            user_id: self.user.user_id(),
+            role: self.role,
+            meta: self.meta.clone(),
+        }
     }
 
     /// Whether the caller's role may also perform `action` (e.g. see clinical fields).

@@ -13,7 +13,8 @@ use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
 
 pub fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with scripts/test"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with scripts/test"))
 }
 
 /// The URL the app under test logs in with (direct or through PgBouncer).
@@ -25,7 +26,9 @@ pub fn app_url() -> String {
 }
 
 pub async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
     tokio::spawn(conn);
     client
 }
@@ -37,13 +40,20 @@ pub async fn admin() -> Client {
 
 /// Runs an unnamed statement (works through PgBouncer too).
 pub async fn exec(c: &Client, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> u64 {
-    c.execute_typed(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    c.execute_typed(sql, params)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Creates a clinic and returns its id.
 pub async fn clinic(admin: &Client, name: &str) -> Uuid {
     let id = Uuid::new_v4();
-    exec(admin, "insert into public.clinics (id, name) values ($1, $2)", &[(&id, Type::UUID), (&name, Type::TEXT)]).await;
+    exec(
+        admin,
+        "insert into public.clinics (id, name) values ($1, $2)",
+        &[(&id, Type::UUID), (&name, Type::TEXT)],
+    )
+    .await;
     id
 }
 
@@ -59,7 +69,11 @@ pub async fn add_member(admin: &Client, clinic: Uuid, user: Uuid, role: &str) {
     exec(
         admin,
         "insert into public.clinic_members (clinic_id, user_id, role) values ($1, $2, $3)",
-        &[(&clinic, Type::UUID), (&user, Type::UUID), (&role, Type::TEXT)],
+        &[
+            (&clinic, Type::UUID),
+            (&user, Type::UUID),
+            (&role, Type::TEXT),
+        ],
     )
     .await;
 }

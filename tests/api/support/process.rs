@@ -8,13 +8,22 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn bin_path(name: &str) -> PathBuf {
     let dir = std::env::var("NEONPRO_E2E_BIN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_health")).parent().unwrap().to_path_buf());
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_BIN_EXE_health"))
+                .parent()
+                .unwrap()
+                .to_path_buf()
+        });
     dir.join(name)
 }
 
@@ -47,7 +56,8 @@ impl Function {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("{name} did not start listening"));
+        rx.recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{name} did not start listening"));
         Self { child, port }
     }
 
