@@ -684,10 +684,20 @@ async fn monitor_until(reader: &mut BufReader<tokio::net::TcpStream>, marker: &s
     }
 }
 
+/// `calls` of `command` in `INFO commandstats` (0 when never called).
 fn commandstat(info: &str, command: &str) -> u64 {
+    commandstat_field(info, command, "calls")
+}
+
+/// One field (`calls`, `failed_calls`, …) of a `cmdstat_<command>:` line.
+fn commandstat_field(info: &str, command: &str, field: &str) -> u64 {
     info.lines()
-        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:")))
+        .and_then(|rest| {
+            rest.split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+        })
+        .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0)
 }
 
@@ -703,8 +713,21 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
     .await;
     let limiter = rig.app.state.limiter();
     let redis = rig.redis.as_ref().unwrap();
-    // Warm-up: connect and load the script (EVALSHA → NOSCRIPT → SCRIPT LOAD → EVALSHA).
+    // Warm-up: connect and load the script (SCRIPT LOAD with the connection, then EVALSHA).
     limiter.hit(RateClass::General, "ip:warm-up").await.unwrap();
+    let mut inspect = redis.connection().await;
+    let cold: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut inspect)
+        .await
+        .unwrap();
+    assert_eq!(commandstat(&cold, "script|load"), 1);
+    assert_eq!(commandstat(&cold, "evalsha"), 1);
+    assert_eq!(
+        commandstat_field(&cold, "evalsha", "failed_calls"),
+        0,
+        "no NOSCRIPT on a cold start"
+    );
 
     let mut monitor = BufReader::new(
         tokio::net::TcpStream::connect(("127.0.0.1", redis.port()))
@@ -716,7 +739,6 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
     monitor.read_line(&mut ok).await.unwrap();
     assert_eq!(ok.trim_end(), "+OK");
 
-    let mut inspect = redis.connection().await;
     let me: String = redis::cmd("CLIENT")
         .arg("INFO")
         .query_async(&mut inspect)
@@ -760,6 +782,9 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
         assert_eq!(d.allowed, i < 2);
     }
 
+    // The readiness probe is one PING.
+    assert!(limiter.ping().await.unwrap().is_some());
+
     let after: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut inspect)
@@ -784,8 +809,9 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
                 .to_ascii_lowercase()
         })
         .collect();
-    assert_eq!(sent.len(), 20 + 10 + 3, "{lines:#?}");
-    assert!(sent.iter().all(|c| c == "evalsha"), "{sent:?}");
+    assert_eq!(sent.len(), 20 + 10 + 3 + 1, "{lines:#?}");
+    assert!(sent[..33].iter().all(|c| c == "evalsha"), "{sent:?}");
+    assert_eq!(sent[33], "ping");
     assert_eq!(
         commandstat(&after, "evalsha") - commandstat(&before, "evalsha"),
         33
