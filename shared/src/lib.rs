@@ -13,8 +13,11 @@
 //! - [`health`], [`identity`]: the first domains (liveness/readiness, who-am-I).
 //! - [`runtime`]: the glue that serves a router as a Vercel function.
 
+pub mod audit;
 pub mod auth;
+pub mod br;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod health;
@@ -37,6 +40,7 @@ use axum::Router;
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router())
-        .merge(identity::router());
+        .merge(identity::router())
+        .merge(audit::router());
     http::pipeline(routes, state)
 }

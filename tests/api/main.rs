@@ -4,11 +4,13 @@
 //! Services (PostgreSQL, PgBouncer, Redis) are started by `scripts/test`, which exports their
 //! URLs (see `support`).
 
-// Tests may unwrap: a panic is a test failure with a backtrace, which is what we want.
+// Test code: a failed `unwrap`/`expect` is the failure report (the workspace denies them in
+// library code only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+mod auth;
 mod e2e;
 mod layout;
 mod pipeline;

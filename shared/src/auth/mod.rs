@@ -5,6 +5,9 @@
 //! [`crate::http::policy`] runs it once per request and stores an [`AuthContext`]; handlers ask
 //! for it with the [`AuthUser`] extractor, so a handler's signature says that it needs a caller.
 
+mod jwks;
+mod strict_json;
+mod token;
 mod verifier;
 
 use axum::extract::FromRequestParts;

@@ -13,6 +13,7 @@
 //! 9. the router, whose routes carry a [`policy::Policy`] (rate limit → auth → timeout).
 
 pub mod cors;
+pub mod cursor;
 pub mod extract;
 pub mod headers;
 pub mod limits;

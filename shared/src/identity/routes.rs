@@ -59,7 +59,7 @@ async fn get_me(
     user: AuthUser,
     headers: http::HeaderMap,
 ) -> Result<Json<MeResponse>, ApiError> {
-    let tx = tenancy::begin(&state, &user, &Method::GET).await?;
+    let tx = tenancy::begin(&state, &user, &Method::GET, false).await?;
     let memberships = tenancy::repo_memberships(&tx, user.user_id()).await?;
     tx.commit().await?;
     let header = headers

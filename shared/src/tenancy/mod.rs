@@ -154,33 +154,78 @@ pub mod perm {
     pub trait Permission: Send + Sync + 'static {
         /// The action checked against the permission table.
         const ACTION: Action;
+        /// Whether even a GET writes (an audit event for reading patient data), so its
+        /// transaction cannot be READ ONLY.
+        const AUDITED_READ: bool;
     }
 
     macro_rules! permissions {
-        ($($name:ident),* $(,)?) => {$(
+        ($($name:ident => $audited:expr),* $(,)?) => {$(
             #[doc = concat!("Requires [`Action::", stringify!($name), "`].")]
             #[derive(Debug)]
             pub struct $name;
             impl Permission for $name {
                 const ACTION: Action = Action::$name;
+                const AUDITED_READ: bool = $audited;
             }
         )*};
     }
 
     permissions!(
-        ClinicRead,
-        MembersRead,
-        PatientsRead,
-        PatientsWrite,
-        ClinicalRead,
-        PatientsRestrict,
-        ConsentsWrite,
-        AuditRead,
-        AppointmentsRead,
-        AppointmentsWrite,
-        CatalogWrite,
-        ClinicalOverride,
+        ClinicRead => false,
+        MembersRead => false,
+        PatientsRead => true,
+        PatientsWrite => true,
+        ClinicalRead => true,
+        PatientsRestrict => true,
+        ConsentsWrite => true,
+        AuditRead => false,
+        AppointmentsRead => true,
+        AppointmentsWrite => true,
+        CatalogWrite => false,
+        ClinicalOverride => true,
     );
+}
+
+/// Request facts recorded with audit events (no personal data beyond the client address the
+/// issue requires).
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The request id.
+    pub request_id: Option<String>,
+    /// The client address as Vercel reports it.
+    pub ip: Option<String>,
+    /// The user agent, truncated to 256 characters.
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// Reads the facts from a request.
+    pub fn from_parts(parts: &Parts) -> Self {
+        let socket = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        Self {
+            request_id: parts.extensions.get::<crate::http::request_id::RequestId>().map(|r| r.0.clone()),
+            ip: crate::http::policy::client_ip(&parts.headers, socket).map(|ip| ip.to_string()),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(256).collect()),
+        }
+    }
+}
+
+/// Who acts, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The clinic acted in.
+    pub clinic_id: Uuid,
+    /// The user (token subject).
+    pub user_id: Uuid,
+    /// Their role in the clinic.
+    pub role: Role,
+    /// Request facts.
+    pub meta: RequestMeta,
 }
 
 /// The caller's identity and clinic for this request, plus the open RLS transaction.
@@ -192,12 +237,20 @@ pub struct Tenant<P> {
     pub clinic_id: Uuid,
     /// The caller's role in it.
     pub role: Role,
-    /// The request transaction (role `authenticated`, caller's claims, read-only for GET).
+    /// The request transaction (role `authenticated`, caller's claims, read-only for GET
+    /// unless the permission audits reads).
     pub tx: Tx,
+    /// Request facts for the audit trail.
+    pub meta: RequestMeta,
     _permission: PhantomData<P>,
 }
 
 impl<P> Tenant<P> {
+    /// The caller as an audit actor.
+    pub fn actor(&self) -> Actor {
+        Actor { clinic_id: self.clinic_id, user_id: self.user.user_id(), role: self.role, meta: self.meta.clone() }
+    }
+
     /// Whether the caller's role may also perform `action` (e.g. see clinical fields).
     pub fn can(&self, action: Action) -> bool {
         allowed(self.role, action)
@@ -257,9 +310,14 @@ pub fn resolve_clinic(
     }
 }
 
-/// Opens the request transaction for `user` (read-only for GET/HEAD).
-pub async fn begin(state: &AppState, user: &AuthUser, method: &Method) -> Result<Tx, ApiError> {
-    let read_only = *method == Method::GET || *method == Method::HEAD;
+/// Opens the request transaction for `user`: read-only for GET/HEAD unless `writes_on_read`.
+pub async fn begin(
+    state: &AppState,
+    user: &AuthUser,
+    method: &Method,
+    writes_on_read: bool,
+) -> Result<Tx, ApiError> {
+    let read_only = (*method == Method::GET || *method == Method::HEAD) && !writes_on_read;
     state
         .db()
         .begin(&user.0.claims.raw, &user.user_id(), read_only)
@@ -284,7 +342,7 @@ impl<P: perm::Permission> FromRequestParts<AppState> for Tenant<P> {
                 ),
             })?),
         };
-        let tx = begin(state, &user, &parts.method).await?;
+        let tx = begin(state, &user, &parts.method, P::AUDITED_READ).await?;
         let memberships = repo::memberships(&tx, user.user_id()).await?;
         let member = resolve_clinic(header, &memberships)?;
         if !allowed(member.role, P::ACTION) {
@@ -296,11 +354,13 @@ impl<P: perm::Permission> FromRequestParts<AppState> for Tenant<P> {
                 ),
             ));
         }
+        let meta = RequestMeta::from_parts(parts);
         Ok(Tenant {
             user,
             clinic_id: member.clinic_id,
             role: member.role,
             tx,
+            meta,
             _permission: PhantomData,
         })
     }

@@ -5,8 +5,10 @@
 
 pub mod db;
 pub mod identity;
+pub mod jwks;
 pub mod process;
 pub mod redis;
+pub mod tokens;
 
 use std::collections::HashMap;
 

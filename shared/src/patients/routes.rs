@@ -1,0 +1,258 @@
+//! HTTP for patients and consents: DTOs, extractors, status codes and headers only.
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::model::{ConsentInput, Errors, PatientInput};
+use super::service::{self, Keys, ListQuery};
+use crate::br::Cpf;
+use crate::error::{ApiError, Msg};
+use crate::http::cursor;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::policy::Policy;
+use crate::ratelimit::RateClass;
+use crate::state::AppState;
+use crate::tenancy::{Action, Role, Tenant, allowed, perm};
+
+/// The patient routes (all in the healthcare rate-limit class).
+pub fn router() -> Router<AppState> {
+    let p = Policy::authenticated(RateClass::Healthcare);
+    Router::new()
+        .route("/v1/patients", p.on(get(list_patients).post(create_patient)))
+        .route("/v1/patients/search", p.on(post(search_patients)))
+        .route("/v1/patients/{id}", p.on(get(get_patient).patch(update_patient).delete(restrict_patient)))
+        .route("/v1/patients/{id}/consents", p.on(get(list_consents).post(grant_consent)))
+        .route("/v1/patients/{id}/consents/{consent_id}/withdraw", p.on(post(withdraw_consent)))
+}
+
+fn keys(state: &AppState) -> Keys<'_> {
+    Keys { cipher: state.cipher(), index: state.blind_index() }
+}
+
+/// Today in São Paulo (Brazil has had no daylight saving time since 2019: UTC−3 all year).
+fn today() -> NaiveDate {
+    (Utc::now() - chrono::Duration::hours(3)).date_naive()
+}
+
+fn etag(version: i32) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn patient_response(status: StatusCode, p: &service::Patient, role: Role, location: bool) -> Response {
+    let mut res = (status, axum::Json(service::shape(p, role))).into_response();
+    res.headers_mut().insert(header::ETAG, etag(p.row.version));
+    if location {
+        if let Ok(v) = HeaderValue::from_str(&format!("/v1/patients/{}", p.row.id)) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+    }
+    res
+}
+
+async fn create_patient(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    t: Tenant<perm::PatientsWrite>,
+    Json(input): Json<PatientInput>,
+) -> Result<Response, ApiError> {
+    let actor = t.actor();
+    let (patient, _consents) = service::create(&t.tx, keys(&state), &actor, &input, today()).await?;
+    t.tx.commit().await?;
+    Ok(patient_response(StatusCode::CREATED, &patient, actor.role, true))
+}
+
+async fn get_patient(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    t: Tenant<perm::PatientsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let actor = t.actor();
+    let patient = service::get(&t.tx, keys(&state), &actor, id).await?;
+    t.tx.commit().await?;
+    Ok(patient_response(StatusCode::OK, &patient, actor.role, false))
+}
+
+/// Parses `If-Match: "3"` (or `3`, or `W/"3"`). Missing → 428; unparseable → 412.
+fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
+    let raw = headers.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
+    raw.to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|s| s.parse::<i32>().ok())
+        .ok_or(ApiError::PreconditionFailed)
+}
+
+async fn update_patient(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    t: Tenant<perm::PatientsWrite>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(input): Json<PatientInput>,
+) -> Result<Response, ApiError> {
+    let version = if_match(&headers)?;
+    let actor = t.actor();
+    let patient = service::update(&t.tx, keys(&state), &actor, id, version, &input, today()).await?;
+    t.tx.commit().await?;
+    Ok(patient_response(StatusCode::OK, &patient, actor.role, false))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestrictParams {
+    reason: Option<String>,
+}
+
+async fn restrict_patient(
+    t: Tenant<perm::PatientsRestrict>,
+    Path(id): Path<Uuid>,
+    Query(p): Query<RestrictParams>,
+) -> Result<StatusCode, ApiError> {
+    let reason = p.reason.unwrap_or_else(|| "lgpd_erasure_request".to_owned());
+    if !service::RESTRICTION_REASONS.contains(&reason.as_str()) {
+        return Err(ApiError::field("reason", "invalid_value", Msg::new("Motivo não permitido.", "Reason not allowed.")));
+    }
+    service::restrict(&t.tx, &t.actor(), id, &reason).await?;
+    t.tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters shared by `GET /v1/patients` and `POST /v1/patients/search`. Prefer the POST form
+/// for CPF and name: it keeps personal data out of URLs (and so out of proxies' access logs).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListParams {
+    name: Option<String>,
+    cpf: Option<String>,
+    birth_date: Option<String>,
+    updated_since: Option<DateTime<Utc>>,
+    include_restricted: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PatientCursor {
+    t: DateTime<Utc>,
+    i: Uuid,
+}
+
+impl ListParams {
+    fn parse(self) -> Result<ListQuery, ApiError> {
+        let mut e = Errors::default();
+        let cpf = self.cpf.as_deref().and_then(|c| Cpf::parse(c).map_err(|i| e.issue("cpf", i)).ok());
+        let birth_date = self.birth_date.as_deref().and_then(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| e.push("birthDate", "invalid_birth_date", "Use o formato AAAA-MM-DD.", "Use the YYYY-MM-DD format."))
+                .ok()
+        });
+        if self.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+            e.push("name", "too_long", "Texto longo demais.", "Text too long.");
+        }
+        let limit = cursor::limit(self.limit);
+        e.finish()?;
+        let after = self.cursor.as_deref().map(cursor::decode::<PatientCursor>).transpose()?.map(|c| (c.t, c.i));
+        Ok(ListQuery {
+            name_prefix: self.name,
+            cpf,
+            birth_date,
+            updated_since: self.updated_since,
+            include_restricted: self.include_restricted.unwrap_or(false),
+            after,
+            limit: limit?,
+        })
+    }
+}
+
+async fn list_page(state: &AppState, t: Tenant<perm::PatientsRead>, params: ListParams) -> Result<axum::Json<Value>, ApiError> {
+    let q = params.parse()?;
+    let actor = t.actor();
+    let (patients, more) = service::list(&t.tx, keys(state), &actor, &q).await?;
+    t.tx.commit().await?;
+    let next_cursor = more.then(|| patients.last().map(|p| cursor::encode(&PatientCursor { t: p.row.created_at, i: p.row.id }))).flatten();
+    let items: Vec<Value> = patients.iter().map(|p| service::shape(p, actor.role)).collect();
+    Ok(axum::Json(json!({ "items": items, "nextCursor": next_cursor })))
+}
+
+async fn list_patients(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    t: Tenant<perm::PatientsRead>,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    list_page(&state, t, params).await
+}
+
+async fn search_patients(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    t: Tenant<perm::PatientsRead>,
+    Json(params): Json<ListParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    list_page(&state, t, params).await
+}
+
+async fn grant_consent(
+    t: Tenant<perm::ConsentsWrite>,
+    Path(id): Path<Uuid>,
+    Json(input): Json<ConsentInput>,
+) -> Result<Response, ApiError> {
+    let mut e = Errors::default();
+    let now = Utc::now();
+    let consent = input.validate("", now, &mut e);
+    e.finish()?;
+    let consent = consent.ok_or_else(|| ApiError::internal(std::io::Error::other("consent validation returned nothing")))?;
+    let saved = service::grant_consent(&t.tx, &t.actor(), id, &consent).await?;
+    t.tx.commit().await?;
+    let mut res = (StatusCode::CREATED, axum::Json(service::consent_json(&saved, now))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/patients/{id}/consents/{}", saved.id)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+async fn list_consents(t: Tenant<perm::PatientsRead>, Path(id): Path<Uuid>) -> Result<axum::Json<Value>, ApiError> {
+    let rows = service::list_consents(&t.tx, &t.actor(), id).await?;
+    t.tx.commit().await?;
+    let now = Utc::now();
+    Ok(axum::Json(json!({ "items": rows.iter().map(|c| service::consent_json(c, now)).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WithdrawInput {
+    /// A short reason code (`patient_request`, `revoked_by_guardian`…), never free text about
+    /// the patient.
+    reason: Option<String>,
+}
+
+async fn withdraw_consent(
+    t: Tenant<perm::PatientsRead>,
+    Path((id, consent_id)): Path<(Uuid, Uuid)>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    // The body is optional: an empty POST withdraws without a reason code.
+    let input: WithdrawInput = if body.iter().all(u8::is_ascii_whitespace) {
+        WithdrawInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| {
+            ApiError::MalformedBody(Msg::new("Corpo inválido: envie {\"reason\": \"codigo\"}.", "Invalid body: send {\"reason\": \"code\"}."))
+        })?
+    };
+    // Staff withdraw on the patient's behalf; a patient may withdraw their own consent (LGPD
+    // Art. 18 IX) — RLS limits a patient to their own record.
+    if !(allowed(t.role, Action::ConsentsWrite) || t.role == Role::Patient) {
+        return Err(ApiError::Forbidden { code: "insufficient_role", detail: Msg::new("Operação não permitida.", "Operation not allowed.") });
+    }
+    let reason = input.reason;
+    if let Some(r) = &reason {
+        if r.is_empty() || r.len() > 60 || !r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(ApiError::field("reason", "invalid_value", Msg::new("Use um código curto (a-z e _).", "Use a short code (a-z and _).")));
+        }
+    }
+    let row = service::withdraw_consent(&t.tx, &t.actor(), id, consent_id, reason.as_deref()).await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(service::consent_json(&row, Utc::now())))
+}

@@ -1,0 +1,576 @@
+//! Patient rules: encryption at the boundary of the repository, CPF uniqueness through the
+//! blind index, optimistic concurrency, LGPD restriction, role-shaped views, and an audit event
+//! for every read and write — all inside the request's one transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::model::{Address, EmergencyContact, Errors, NewConsent, PatientChanges, PatientInput, name_search_key};
+use super::repo::{self, ConsentRow, ListFilter, PatientRow};
+use crate::audit::{self, Event, Outcome, Risk};
+use crate::br::Cpf;
+use crate::crypto::{BlindIndex, FieldCipher, Place};
+use crate::db::Tx;
+use crate::error::{ApiError, Msg};
+use crate::tenancy::{Action, Actor, Role, allowed};
+
+const TABLE: &str = "patients";
+
+/// The decrypted record, in memory only for the duration of a request.
+#[derive(Debug, Clone)]
+pub struct Patient {
+    pub row: PatientRow,
+    pub cpf: Option<Cpf>,
+    pub allergies: Option<Vec<String>>,
+    pub current_medications: Option<Vec<String>>,
+    pub conditions: Option<Vec<String>>,
+    pub clinical_notes: Option<String>,
+}
+
+/// Crypto handles the service needs.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    pub cipher: &'a FieldCipher,
+    pub index: &'a BlindIndex,
+}
+
+fn place(row: &PatientRow, column: &'static str) -> Place {
+    Place::new(TABLE, column, row.id, row.clinic_id)
+}
+
+fn seal_json<T: Serialize>(keys: Keys<'_>, row: &PatientRow, column: &'static str, value: &Option<T>) -> Result<Option<Vec<u8>>, ApiError> {
+    value
+        .as_ref()
+        .map(|v| {
+            let bytes = serde_json::to_vec(v).map_err(ApiError::internal)?;
+            keys.cipher.encrypt(&place(row, column), &bytes).map_err(ApiError::internal)
+        })
+        .transpose()
+}
+
+fn open_json<T: serde::de::DeserializeOwned>(keys: Keys<'_>, row: &PatientRow, column: &'static str, value: &Option<Vec<u8>>) -> Result<Option<T>, ApiError> {
+    let Some(envelope) = value else { return Ok(None) };
+    let plain = keys.cipher.decrypt(&place(row, column), envelope).map_err(ApiError::internal)?;
+    serde_json::from_slice(&plain).map(Some).map_err(ApiError::internal)
+}
+
+/// Decrypts what `role` may see (staff never causes clinical columns to be decrypted).
+fn open(keys: Keys<'_>, row: PatientRow, role: Role) -> Result<Patient, ApiError> {
+    let clinical = allowed(role, Action::ClinicalRead) || role == Role::Patient;
+    let cpf: Option<String> = open_json(keys, &row, "cpf_enc", &row.cpf_enc)?;
+    let cpf = cpf.map(|c| Cpf::parse(&c)).transpose().map_err(ApiError::internal)?;
+    let (allergies, current_medications, conditions, clinical_notes) = if clinical {
+        (
+            open_json(keys, &row, "allergies_enc", &row.allergies_enc)?,
+            open_json(keys, &row, "medications_enc", &row.medications_enc)?,
+            open_json(keys, &row, "conditions_enc", &row.conditions_enc)?,
+            open_json(keys, &row, "clinical_notes_enc", &row.clinical_notes_enc)?,
+        )
+    } else {
+        (None, None, None, None)
+    };
+    Ok(Patient { row, cpf, allergies, current_medications, conditions, clinical_notes })
+}
+
+/// Applies validated changes to a decrypted record and re-seals what changed.
+fn apply(keys: Keys<'_>, p: &mut Patient, c: &PatientChanges, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let r = &mut p.row;
+    if let Some(v) = &c.full_name {
+        r.full_name = v.clone();
+        r.name_search = name_search_key(v);
+    }
+    if let Some(v) = &c.social_name {
+        r.social_name = v.clone();
+    }
+    if let Some(v) = c.birth_date {
+        r.birth_date = v;
+    }
+    if let Some(v) = &c.sex {
+        r.sex = v.clone();
+    }
+    if let Some(v) = &c.gender_identity {
+        r.gender_identity = v.clone();
+    }
+    if let Some(v) = &c.email {
+        r.email = v.as_ref().map(|e| e.as_str().to_owned());
+    }
+    if let Some(v) = &c.phone {
+        r.phone = v.as_ref().map(|p| p.e164().to_owned());
+    }
+    if let Some(v) = &c.address {
+        r.address = v.as_ref().map(|a| serde_json::to_value(a)).transpose().map_err(ApiError::internal)?;
+    }
+    if let Some(v) = &c.emergency_contact {
+        r.emergency_contact = v.as_ref().map(|a| serde_json::to_value(a)).transpose().map_err(ApiError::internal)?;
+    }
+    if let Some(v) = &c.pregnancy_status {
+        r.pregnancy_status = v.clone();
+    }
+    if let Some(v) = c.fitzpatrick_skin_type {
+        r.fitzpatrick_skin_type = v;
+    }
+    if let Some(v) = &c.preferred_contact_channel {
+        r.preferred_contact_channel = v.clone();
+    }
+    if let Some(v) = &c.language {
+        r.language = v.clone();
+    }
+    if let Some(v) = &c.cpf {
+        p.cpf = v.clone();
+        let digits = p.cpf.as_ref().map(|c| c.digits().to_owned());
+        p.row.cpf_enc = seal_json(keys, &p.row, "cpf_enc", &digits)?;
+        p.row.cpf_index = p.cpf.as_ref().map(|c| keys.index.cpf(c, p.row.clinic_id).to_vec());
+    }
+    if let Some(v) = &c.allergies {
+        p.allergies = v.clone();
+        p.row.allergies_enc = seal_json(keys, &p.row, "allergies_enc", &p.allergies)?;
+    }
+    if let Some(v) = &c.current_medications {
+        p.current_medications = v.clone();
+        p.row.medications_enc = seal_json(keys, &p.row, "medications_enc", &p.current_medications)?;
+    }
+    if let Some(v) = &c.conditions {
+        p.conditions = v.clone();
+        p.row.conditions_enc = seal_json(keys, &p.row, "conditions_enc", &p.conditions)?;
+    }
+    if let Some(v) = &c.clinical_notes {
+        p.clinical_notes = v.clone();
+        p.row.clinical_notes_enc = seal_json(keys, &p.row, "clinical_notes_enc", &p.clinical_notes)?;
+    }
+    if c.touches_clinical() {
+        p.row.last_clinical_entry_at = Some(now);
+    }
+    Ok(())
+}
+
+fn cpf_conflict() -> ApiError {
+    ApiError::Conflict {
+        code: "cpf_already_registered",
+        detail: Msg::new("Já existe um paciente com este CPF nesta clínica.", "A patient with this CPF already exists in this clinic."),
+        extra: None,
+    }
+}
+
+fn is_cpf_conflict(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| d.constraint() == Some(repo::CPF_UNIQUE))
+}
+
+fn restricted_conflict() -> ApiError {
+    ApiError::Conflict {
+        code: "patient_restricted",
+        detail: Msg::new(
+            "O cadastro está bloqueado (LGPD) e não pode ser usado.",
+            "The record is restricted (LGPD) and cannot be used.",
+        ),
+        extra: None,
+    }
+}
+
+fn clinical_forbidden() -> ApiError {
+    ApiError::Forbidden {
+        code: "clinical_fields_forbidden",
+        detail: Msg::new("Seu papel não pode alterar dados clínicos.", "Your role cannot change clinical data."),
+    }
+}
+
+/// Creates a patient (and any intake consents) and audits it.
+pub async fn create(tx: &Tx, keys: Keys<'_>, actor: &Actor, input: &PatientInput, today: NaiveDate) -> Result<(Patient, Vec<ConsentRow>), ApiError> {
+    let changes = input.validate(true, today)?;
+    let now = Utc::now();
+    let consents = validate_consents(input, now)?;
+    if changes.touches_clinical() && !allowed(actor.role, Action::ClinicalRead) {
+        return Err(clinical_forbidden());
+    }
+    let row = PatientRow {
+        id: Uuid::new_v4(),
+        clinic_id: actor.clinic_id,
+        full_name: String::new(),
+        name_search: String::new(),
+        social_name: None,
+        birth_date: changes.birth_date.unwrap_or_default(),
+        sex: None,
+        gender_identity: None,
+        cpf_enc: None,
+        cpf_index: None,
+        email: None,
+        phone: None,
+        address: None,
+        emergency_contact: None,
+        allergies_enc: None,
+        medications_enc: None,
+        conditions_enc: None,
+        clinical_notes_enc: None,
+        pregnancy_status: None,
+        fitzpatrick_skin_type: None,
+        preferred_contact_channel: None,
+        language: "pt-BR".to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        last_clinical_entry_at: None,
+        restricted_at: None,
+        restriction_reason: None,
+    };
+    let mut patient = Patient { row, cpf: None, allergies: None, current_medications: None, conditions: None, clinical_notes: None };
+    apply(keys, &mut patient, &changes, now)?;
+    match repo::insert(tx, &patient.row, actor.user_id).await? {
+        Ok(()) => {}
+        Err(e) if is_cpf_conflict(&e) => return Err(cpf_conflict()),
+        Err(e) => return Err(crate::db::map_pg_error(e)),
+    }
+    let mut saved = Vec::with_capacity(consents.len());
+    for c in &consents {
+        saved.push(repo::insert_consent(tx, actor.clinic_id, patient.row.id, c, actor.user_id).await?);
+    }
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(patient.row.id),
+            action: "patient.create",
+            resource_type: "patient",
+            resource_id: Some(patient.row.id),
+            outcome: Outcome::Success,
+            risk: if changes.touches_clinical() { Risk::High } else { Risk::Medium },
+            details: json!({ "fields": changes.field_names(), "consents": saved.iter().map(|c| c.id).collect::<Vec<_>>() }),
+        },
+    )
+    .await?;
+    Ok((patient, saved))
+}
+
+fn validate_consents(input: &PatientInput, now: DateTime<Utc>) -> Result<Vec<NewConsent>, ApiError> {
+    let super::model::Patch::Value(list) = &input.consents else { return Ok(Vec::new()) };
+    let mut e = Errors::default();
+    if list.len() > 10 {
+        e.push("consents", "too_many_items", "No máximo 10 consentimentos.", "At most 10 consents.");
+    }
+    let out: Vec<NewConsent> = list.iter().enumerate().filter_map(|(i, c)| c.validate(&format!("consents[{i}]."), now, &mut e)).collect();
+    e.finish()?;
+    Ok(out)
+}
+
+/// Loads a patient the caller may use: missing, another clinic's (RLS), or restricted for a
+/// non-admin all look the same (404).
+async fn load(tx: &Tx, actor: &Actor, id: Uuid, for_update: bool) -> Result<PatientRow, ApiError> {
+    let row = repo::find(tx, actor.clinic_id, id, for_update).await?.ok_or(ApiError::NotFound)?;
+    if row.restricted_at.is_some() && actor.role != Role::Admin {
+        return Err(ApiError::NotFound);
+    }
+    Ok(row)
+}
+
+/// Reads one patient, shaped later per role, and audits the read.
+pub async fn get(tx: &Tx, keys: Keys<'_>, actor: &Actor, id: Uuid) -> Result<Patient, ApiError> {
+    let row = load(tx, actor, id, false).await?;
+    let patient = open(keys, row, actor.role)?;
+    let clinical = allowed(actor.role, Action::ClinicalRead);
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(id),
+            action: "patient.read",
+            resource_type: "patient",
+            resource_id: Some(id),
+            outcome: Outcome::Success,
+            risk: if clinical { Risk::High } else { Risk::Medium },
+            details: json!({ "view": view_name(actor.role) }),
+        },
+    )
+    .await?;
+    Ok(patient)
+}
+
+/// Query of the patient list, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub name_prefix: Option<String>,
+    pub cpf: Option<Cpf>,
+    pub birth_date: Option<NaiveDate>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub include_restricted: bool,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// Lists patients (one page) and audits the listing (ids of the filters used, never values).
+pub async fn list(tx: &Tx, keys: Keys<'_>, actor: &Actor, q: &ListQuery) -> Result<(Vec<Patient>, bool), ApiError> {
+    if q.include_restricted && actor.role != Role::Admin {
+        return Err(ApiError::Forbidden {
+            code: "insufficient_role",
+            detail: Msg::new("Somente administradores veem cadastros bloqueados.", "Only admins see restricted records."),
+        });
+    }
+    let filter = ListFilter {
+        name_prefix: q.name_prefix.as_deref().map(name_search_key).filter(|p| !p.is_empty()),
+        cpf_index: q.cpf.as_ref().map(|c| keys.index.cpf(c, actor.clinic_id).to_vec()),
+        birth_date: q.birth_date,
+        updated_since: q.updated_since,
+        include_restricted: q.include_restricted,
+        after: q.after,
+        limit: q.limit + 1,
+    };
+    let mut rows = repo::list(tx, actor.clinic_id, &filter).await?;
+    let more = rows.len() as i64 > q.limit;
+    rows.truncate(q.limit as usize);
+    let patients = rows.into_iter().map(|r| open(keys, r, actor.role)).collect::<Result<Vec<_>, _>>()?;
+    let mut filters = Vec::new();
+    for (name, used) in [("name", q.name_prefix.is_some()), ("cpf", q.cpf.is_some()), ("birthDate", q.birth_date.is_some()), ("updatedSince", q.updated_since.is_some())] {
+        if used {
+            filters.push(name);
+        }
+    }
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: None,
+            action: "patient.list",
+            resource_type: "patient",
+            resource_id: None,
+            outcome: Outcome::Success,
+            risk: if q.cpf.is_some() { Risk::Medium } else { Risk::Low },
+            details: json!({ "count": patients.len(), "filters": filters, "ids": patients.iter().map(|p| p.row.id).collect::<Vec<_>>() }),
+        },
+    )
+    .await?;
+    Ok((patients, more))
+}
+
+/// Updates a patient if `if_match` is its current version; audits the changed field names.
+pub async fn update(tx: &Tx, keys: Keys<'_>, actor: &Actor, id: Uuid, if_match: i32, input: &PatientInput, today: NaiveDate) -> Result<Patient, ApiError> {
+    let changes = input.validate(false, today)?;
+    if changes.touches_clinical() && !allowed(actor.role, Action::ClinicalRead) {
+        return Err(clinical_forbidden());
+    }
+    let row = load(tx, actor, id, true).await?;
+    if row.restricted_at.is_some() {
+        return Err(restricted_conflict());
+    }
+    if row.version != if_match {
+        return Err(ApiError::PreconditionFailed);
+    }
+    // Staff cannot see clinical columns, and does not need them decrypted to keep them.
+    let mut patient = open(keys, row, actor.role)?;
+    let now = Utc::now();
+    apply(keys, &mut patient, &changes, now)?;
+    match repo::update(tx, &patient.row, if_match).await? {
+        Ok(1) => {}
+        Ok(_) => return Err(ApiError::PreconditionFailed),
+        Err(e) if is_cpf_conflict(&e) => return Err(cpf_conflict()),
+        Err(e) => return Err(crate::db::map_pg_error(e)),
+    }
+    patient.row.version += 1;
+    patient.row.updated_at = now;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(id),
+            action: "patient.update",
+            resource_type: "patient",
+            resource_id: Some(id),
+            outcome: Outcome::Success,
+            risk: if changes.touches_clinical() { Risk::High } else { Risk::Medium },
+            details: json!({ "fields": changes.field_names(), "version": patient.row.version }),
+        },
+    )
+    .await?;
+    Ok(patient)
+}
+
+/// Reasons an admin may give for a restriction.
+pub const RESTRICTION_REASONS: &[&str] = &["lgpd_erasure_request", "lgpd_blocking_request", "duplicate_record", "legal_hold", "other"];
+
+/// LGPD-aware "delete": blocks the record from normal use and lists; keeps clinical data.
+pub async fn restrict(tx: &Tx, actor: &Actor, id: Uuid, reason: &str) -> Result<(), ApiError> {
+    let row = repo::find(tx, actor.clinic_id, id, true).await?.ok_or(ApiError::NotFound)?;
+    if row.restricted_at.is_some() {
+        return Err(restricted_conflict());
+    }
+    repo::restrict(tx, actor.clinic_id, id, actor.user_id, reason).await?;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(id),
+            action: "patient.restrict",
+            resource_type: "patient",
+            resource_id: Some(id),
+            outcome: Outcome::Success,
+            risk: Risk::High,
+            details: json!({ "reason": reason, "clinicalDataRetained": true }),
+        },
+    )
+    .await
+}
+
+/// Records a consent for a patient.
+pub async fn grant_consent(tx: &Tx, actor: &Actor, patient_id: Uuid, c: &NewConsent) -> Result<ConsentRow, ApiError> {
+    let row = load(tx, actor, patient_id, false).await?;
+    if row.restricted_at.is_some() {
+        return Err(restricted_conflict());
+    }
+    let saved = repo::insert_consent(tx, actor.clinic_id, patient_id, c, actor.user_id).await?;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(patient_id),
+            action: "consent.grant",
+            resource_type: "consent",
+            resource_id: Some(saved.id),
+            outcome: Outcome::Success,
+            risk: Risk::High,
+            details: json!({ "purpose": saved.purpose, "legalBasis": saved.legal_basis, "textVersion": saved.text_version }),
+        },
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// The patient's consents (audited as a read of patient data).
+pub async fn list_consents(tx: &Tx, actor: &Actor, patient_id: Uuid) -> Result<Vec<ConsentRow>, ApiError> {
+    load(tx, actor, patient_id, false).await?;
+    let rows = repo::consents(tx, actor.clinic_id, patient_id).await?;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(patient_id),
+            action: "consent.list",
+            resource_type: "consent",
+            resource_id: None,
+            outcome: Outcome::Success,
+            risk: Risk::Low,
+            details: json!({ "count": rows.len() }),
+        },
+    )
+    .await?;
+    Ok(rows)
+}
+
+/// Withdraws a consent. Clinical data is never deleted by a withdrawal.
+pub async fn withdraw_consent(tx: &Tx, actor: &Actor, patient_id: Uuid, consent_id: Uuid, reason: Option<&str>) -> Result<ConsentRow, ApiError> {
+    load(tx, actor, patient_id, false).await?;
+    let Some(row) = repo::withdraw_consent(tx, actor.clinic_id, patient_id, consent_id, actor.user_id, reason).await? else {
+        return Err(if repo::consent_exists(tx, actor.clinic_id, patient_id, consent_id).await? {
+            ApiError::Conflict {
+                code: "consent_already_withdrawn",
+                detail: Msg::new("Este consentimento já foi revogado.", "This consent was already withdrawn."),
+                extra: None,
+            }
+        } else {
+            ApiError::NotFound
+        });
+    };
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(patient_id),
+            action: "consent.withdraw",
+            resource_type: "consent",
+            resource_id: Some(consent_id),
+            outcome: Outcome::Success,
+            risk: Risk::High,
+            details: json!({ "purpose": row.purpose, "reason": reason }),
+        },
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Which shaped view a role gets.
+pub fn view_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin | Role::Clinician => "clinical",
+        Role::Staff => "front_desk",
+        Role::Patient => "self",
+    }
+}
+
+/// Keys every role sees.
+const COMMON_KEYS: &[&str] = &[
+    "id", "fullName", "socialName", "birthDate", "sex", "genderIdentity", "cpf", "email", "phone",
+    "address", "emergencyContact", "preferredContactChannel", "language", "version", "createdAt",
+    "updatedAt", "restricted",
+];
+/// Keys only clinical roles and the patient themselves see.
+const CLINICAL_KEYS: &[&str] = &[
+    "allergies", "currentMedications", "conditions", "clinicalNotes", "pregnancyStatus",
+    "fitzpatrickSkinType", "lastClinicalEntryAt",
+];
+
+/// The JSON a role receives: staff gets contact/scheduling fields and a masked CPF; clinicians,
+/// admins and the patient themselves get clinical fields too.
+pub fn shape(p: &Patient, role: Role) -> Value {
+    let r = &p.row;
+    let clinical = role != Role::Staff;
+    let cpf = p.cpf.as_ref().map(|c| if clinical { c.to_string() } else { c.masked() });
+    let address: Option<Address> = r.address.clone().and_then(|v| serde_json::from_value(v).ok());
+    let emergency: Option<EmergencyContact> = r.emergency_contact.clone().and_then(|v| serde_json::from_value(v).ok());
+    let mut v = json!({
+        "id": r.id,
+        "fullName": r.full_name,
+        "socialName": r.social_name,
+        "birthDate": r.birth_date,
+        "sex": r.sex,
+        "genderIdentity": r.gender_identity,
+        "cpf": cpf,
+        "email": r.email,
+        "phone": r.phone,
+        "address": address,
+        "emergencyContact": emergency,
+        "preferredContactChannel": r.preferred_contact_channel,
+        "language": r.language,
+        "version": r.version,
+        "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+        "restricted": r.restricted_at.is_some(),
+    });
+    if clinical {
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("allergies".into(), json!(p.allergies));
+            obj.insert("currentMedications".into(), json!(p.current_medications));
+            obj.insert("conditions".into(), json!(p.conditions));
+            obj.insert("clinicalNotes".into(), json!(p.clinical_notes));
+            obj.insert("pregnancyStatus".into(), json!(r.pregnancy_status));
+            obj.insert("fitzpatrickSkinType".into(), json!(r.fitzpatrick_skin_type));
+            obj.insert("lastClinicalEntryAt".into(), json!(r.last_clinical_entry_at));
+        }
+    }
+    debug_assert!(v.as_object().is_some_and(|o| o.keys().all(|k| COMMON_KEYS.contains(&k.as_str()) || CLINICAL_KEYS.contains(&k.as_str()))));
+    v
+}
+
+/// The JSON of a consent, with its derived status.
+pub fn consent_json(c: &ConsentRow, now: DateTime<Utc>) -> Value {
+    let status = if c.withdrawn_at.is_some() {
+        "withdrawn"
+    } else if c.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    };
+    json!({
+        "id": c.id,
+        "patientId": c.patient_id,
+        "purpose": c.purpose,
+        "legalBasis": c.legal_basis,
+        "textVersion": c.text_version,
+        "textSha256": c.text_sha256,
+        "collectionMethod": c.collection_method,
+        "evidenceReference": c.evidence_reference,
+        "givenAt": c.given_at,
+        "expiresAt": c.expires_at,
+        "withdrawnAt": c.withdrawn_at,
+        "withdrawalReason": c.withdrawal_reason,
+        "recordedBy": c.recorded_by,
+        "createdAt": c.created_at,
+        "status": status,
+    })
+}
