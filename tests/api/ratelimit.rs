@@ -12,12 +12,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use http::{Request, StatusCode};
-use neonpro::config::Config;
+use neonpro::config::{Config, DEV_ISSUER, DEV_JWT_SECRET};
 use neonpro::ratelimit::{RateClass, account_identity};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tower::ServiceExt;
+use uuid::Uuid;
 
 use crate::support::redis::TestRedis;
+use crate::support::tokens::TokenBuilder;
 use crate::support::{TestApp, TestResponse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,7 @@ on_both_backends!(
     classes_and_identities_do_not_interfere,
     ipv6_clients_share_one_budget_per_64,
     requests_without_credentials_never_count_as_failures,
+    authenticated_callers_are_limited_per_user_and_successes_never_count_as_failures,
     ten_bad_tokens_then_429_before_token_work_while_other_ips_are_unaffected,
     the_failed_auth_counter_expires,
     every_class_sends_headers_and_a_429_problem,
@@ -137,6 +140,13 @@ fn path(class: RateClass) -> String {
 }
 
 /// A bearer token no verifier accepts (any garbage is a failed authentication).
+/// A token the development verifier accepts (legacy HS256 with the local stack's secret).
+fn valid_token(user: Uuid) -> String {
+    TokenBuilder::new(DEV_ISSUER)
+        .sub(user)
+        .sign_hs256(DEV_JWT_SECRET)
+}
+
 const BAD_TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub3BlIn0.bm90LWEtc2lnbmF0dXJl";
 
 fn unix_ms() -> u64 {
@@ -302,6 +312,55 @@ async fn requests_without_credentials_never_count_as_failures(backend: Backend) 
         .assert_problem(429, "rate_limited");
 }
 
+async fn authenticated_callers_are_limited_per_user_and_successes_never_count_as_failures(
+    backend: Backend,
+) {
+    let rig = Rig::new(
+        backend,
+        &[
+            ("RATE_LIMIT_HEALTHCARE", "2/3600"),
+            ("RATE_LIMIT_AUTH_FAILURES", "2/3600"),
+        ],
+    )
+    .await;
+    let path = "/__test/rl/healthcare/authenticated";
+    let (ana, bruno) = (valid_token(Uuid::new_v4()), valid_token(Uuid::new_v4()));
+    // The budget follows the user across addresses…
+    let first = rig.get_with_token(path, "192.0.2.50", &ana).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.header("ratelimit"),
+        Some(format!("\"healthcare\";r=1;t={}", t_of(&first)).as_str())
+    );
+    assert_eq!(
+        rig.get_with_token(path, "192.0.2.51", &ana).await.status,
+        200
+    );
+    rig.get_with_token(path, "192.0.2.52", &ana)
+        .await
+        .assert_problem(429, "rate_limited");
+    // …and is not the address's: another user behind the same address is served.
+    assert_eq!(
+        rig.get_with_token(path, "192.0.2.50", &bruno).await.status,
+        200
+    );
+    // None of those valid tokens counted as failed authentications: two failures still fit.
+    for _ in 0..2 {
+        rig.get_with_token(path, "192.0.2.50", BAD_TOKEN)
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
+    rig.get_with_token(path, "192.0.2.50", BAD_TOKEN)
+        .await
+        .assert_problem(429, "rate_limited");
+}
+
+/// The `t` parameter of a response's `RateLimit` field.
+fn t_of(res: &TestResponse) -> u64 {
+    let field = res.header("ratelimit").expect("RateLimit");
+    field.rsplit_once(";t=").expect("t=").1.parse().unwrap()
+}
+
 async fn ten_bad_tokens_then_429_before_token_work_while_other_ips_are_unaffected(
     backend: Backend,
 ) {
@@ -315,10 +374,15 @@ async fn ten_bad_tokens_then_429_before_token_work_while_other_ips_are_unaffecte
             Some(r#"Bearer error="invalid_token""#)
         );
     }
-    // The 11th request with any credentials is refused before token work: 429, not 401.
-    // FOLLOW-UP: once the token verifier lands, repeat this with a *valid* token.
-    for token in [BAD_TOKEN, "another-token-entirely"] {
-        let res = rig.get_with_token("/v1/me", "203.0.113.5", token).await;
+    // The 11th request with any credentials — a valid token included — is refused before
+    // token work: 429, not 401 or 200.
+    let valid = valid_token(Uuid::new_v4());
+    for (path, token) in [
+        ("/v1/me", BAD_TOKEN),
+        ("/v1/me", "another-token-entirely"),
+        ("/__test/rl/general/authenticated", valid.as_str()),
+    ] {
+        let res = rig.get_with_token(path, "203.0.113.5", token).await;
         res.assert_problem(429, "rate_limited");
         assert!(retry_after(&res) >= 1);
         assert_no_rate_limit_headers(&res);
@@ -335,6 +399,10 @@ async fn ten_bad_tokens_then_429_before_token_work_while_other_ips_are_unaffecte
     rig.get_with_token("/v1/me", "203.0.113.6", BAD_TOKEN)
         .await
         .assert_problem(401, "unauthenticated");
+    let other = rig
+        .get_with_token("/__test/rl/general/authenticated", "203.0.113.6", &valid)
+        .await;
+    assert_eq!(other.status, 200);
     // …and so are this client's requests without credentials and its other budgets.
     rig.get("/v1/me", "203.0.113.5")
         .await
@@ -684,10 +752,20 @@ async fn monitor_until(reader: &mut BufReader<tokio::net::TcpStream>, marker: &s
     }
 }
 
+/// `calls` of `command` in `INFO commandstats` (0 when never called).
 fn commandstat(info: &str, command: &str) -> u64 {
+    commandstat_field(info, command, "calls")
+}
+
+/// One field (`calls`, `failed_calls`, …) of a `cmdstat_<command>:` line.
+fn commandstat_field(info: &str, command: &str, field: &str) -> u64 {
     info.lines()
-        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:")))
+        .and_then(|rest| {
+            rest.split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+        })
+        .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0)
 }
 
@@ -703,8 +781,21 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
     .await;
     let limiter = rig.app.state.limiter();
     let redis = rig.redis.as_ref().unwrap();
-    // Warm-up: connect and load the script (EVALSHA → NOSCRIPT → SCRIPT LOAD → EVALSHA).
+    // Warm-up: connect and load the script (SCRIPT LOAD with the connection, then EVALSHA).
     limiter.hit(RateClass::General, "ip:warm-up").await.unwrap();
+    let mut inspect = redis.connection().await;
+    let cold: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut inspect)
+        .await
+        .unwrap();
+    assert_eq!(commandstat(&cold, "script|load"), 1);
+    assert_eq!(commandstat(&cold, "evalsha"), 1);
+    assert_eq!(
+        commandstat_field(&cold, "evalsha", "failed_calls"),
+        0,
+        "no NOSCRIPT on a cold start"
+    );
 
     let mut monitor = BufReader::new(
         tokio::net::TcpStream::connect(("127.0.0.1", redis.port()))
@@ -716,7 +807,6 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
     monitor.read_line(&mut ok).await.unwrap();
     assert_eq!(ok.trim_end(), "+OK");
 
-    let mut inspect = redis.connection().await;
     let me: String = redis::cmd("CLIENT")
         .arg("INFO")
         .query_async(&mut inspect)
@@ -760,6 +850,9 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
         assert_eq!(d.allowed, i < 2);
     }
 
+    // The readiness probe is one PING.
+    assert!(limiter.ping().await.unwrap().is_some());
+
     let after: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut inspect)
@@ -784,8 +877,9 @@ async fn one_check_is_one_evalsha_round_trip_and_a_blocked_client_costs_none() {
                 .to_ascii_lowercase()
         })
         .collect();
-    assert_eq!(sent.len(), 20 + 10 + 3, "{lines:#?}");
-    assert!(sent.iter().all(|c| c == "evalsha"), "{sent:?}");
+    assert_eq!(sent.len(), 20 + 10 + 3 + 1, "{lines:#?}");
+    assert!(sent[..33].iter().all(|c| c == "evalsha"), "{sent:?}");
+    assert_eq!(sent[33], "ping");
     assert_eq!(
         commandstat(&after, "evalsha") - commandstat(&before, "evalsha"),
         33

@@ -68,7 +68,7 @@ impl RedisBackend {
         }
     }
 
-    /// The shared connection, created within the timeout on first use.
+    /// The shared connection, created (and the script loaded) within the timeout on first use.
     async fn connection(&self) -> Result<ConnectionManager, Failure> {
         let init = self.conn.get_or_try_init(|| async {
             let client =
@@ -79,9 +79,17 @@ impl RedisBackend {
                 .set_connection_timeout(Some(self.timeout))
                 .set_response_timeout(Some(self.timeout))
                 .set_number_of_retries(0);
-            ConnectionManager::new_with_config(client, config)
+            let mut conn = ConnectionManager::new_with_config(client, config)
                 .await
-                .map_err(|e| Failure::Redis(e.kind()))
+                .map_err(|e| Failure::Redis(e.kind()))?;
+            // Load the script with the connection, so a cold start (and a burst of concurrent
+            // first requests) does not pay an `EVALSHA` → `NOSCRIPT` round trip first.
+            SCRIPT
+                .prepare_invoke()
+                .load_async(&mut conn)
+                .await
+                .map_err(|e| Failure::Redis(e.kind()))?;
+            Ok(conn)
         });
         match tokio::time::timeout(self.timeout, init).await {
             Ok(Ok(conn)) => Ok(conn.clone()),
