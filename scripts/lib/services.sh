@@ -250,8 +250,8 @@ EOF
 
 # Waits until PostgreSQL (or PgBouncer) on 127.0.0.1:PORT accepts connections.
 svc_wait_pg() {
-  local port=$1 i
-  for i in $(seq 1 150); do
+  local port=$1
+  for _ in $(seq 1 150); do
     pg_isready -q -h 127.0.0.1 -p "$port" -d postgres -U postgres -t 2 && return 0
     sleep 0.2
   done
@@ -286,11 +286,11 @@ svc_pid_alive() {
 
 # Stops the process whose pid is in PIDFILE with SIGNAL, waiting up to 10 s, then SIGKILL.
 svc_stop_pidfile() {
-  local pidfile=$1 sig=$2 pid i
+  local pidfile=$1 sig=$2 pid
   svc_pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
   pid=$(head -n 1 "$pidfile" | tr -dc 0-9)
   kill "-$sig" "$pid" 2>/dev/null || true
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
     sleep 0.1
   done
@@ -371,8 +371,8 @@ svc_stop_pgbouncer() {
 # ---------------------------------------------------------------------------------------------
 
 svc_wait_redis() {
-  local port=$1 i
-  for i in $(seq 1 150); do
+  local port=$1
+  for _ in $(seq 1 150); do
     [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ] && return 0
     sleep 0.2
   done
