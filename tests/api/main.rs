@@ -13,6 +13,7 @@ mod support;
 mod auth;
 mod e2e;
 mod layout;
+mod outages;
 mod patients;
 mod pipeline;
 mod ratelimit;

@@ -6,6 +6,7 @@
 pub mod db;
 pub mod identity;
 pub mod jwks;
+pub mod postgres;
 pub mod process;
 pub mod redis;
 pub mod tokens;
