@@ -91,7 +91,7 @@ def parse_wrk(text):
     return out
 
 
-def warm(bin_path, path, env, seconds, connections, headers):
+def warm(bin_path, path, env, seconds, connections, headers, method="GET", body=None):
     port = free_port()
     p = spawn(bin_path, port, env)
     try:
@@ -105,6 +105,12 @@ def warm(bin_path, path, env, seconds, connections, headers):
         cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
         for k, v in (headers or {}).items():
             cmd += ["-H", f"{k}: {v}"]
+        if method != "GET":
+            lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), f".wrk-{os.getpid()}.lua")
+            with open(lua, "w") as f:
+                f.write(f"wrk.method = {json.dumps(method)}\nwrk.body = {json.dumps(body or '')}\n")
+                f.write('wrk.headers["Content-Type"] = "application/json"\n')
+            cmd += ["-s", lua]
         cmd.append(f"http://127.0.0.1:{port}{path}")
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
         stats = parse_wrk(res.stdout)
@@ -139,10 +145,13 @@ def main():
         p.wait()
     result["cold_start"]["health"] = cold_start(os.path.join(a.bin_dir, "health"), "/health", env, a.cold_runs)
     for w in json.loads(a.warm):
-        result["warm"][w["name"]] = warm(os.path.join(a.bin_dir, w["bin"]), w["path"], env, a.seconds, a.connections, w.get("headers"))
+        result["warm"][w["name"]] = warm(os.path.join(a.bin_dir, w["bin"]), w["path"], env, a.seconds, a.connections,
+                                         w.get("headers"), w.get("method", "GET"), w.get("body"))
     with open(a.out, "w") as f:
         json.dump(result, f, indent=2)
-    print(json.dumps(result, indent=2))
+    for f in os.listdir(os.path.dirname(os.path.abspath(__file__))):
+        if f.startswith(".wrk-"):
+            os.remove(os.path.join(os.path.dirname(os.path.abspath(__file__)), f))
 
 
 if __name__ == "__main__":

@@ -146,3 +146,107 @@ async fn db_e2e_readiness_is_503_naming_the_component_when_a_dependency_is_down(
     assert_eq!(p["components"]["redis"]["status"], "up");
     assert!(p["detail"].as_str().unwrap().contains("database"));
 }
+
+/// `vercel dev --local` (the pinned CLI, offline) kept alive for one test; killed on drop.
+struct VercelDev {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for VercelDev {
+    fn drop(&mut self) {
+        // vercel dev runs the functions as its children: end the whole process group.
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(format!("-{}", self.child.id()))
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real Vercel router in front of the real function binaries: proves the `vercel.json`
+/// rewrites (static and dynamic segments), that handlers see the public path, and that the
+/// pipeline's headers survive the router.
+#[tokio::test]
+async fn vercel_dev_routes_public_paths_to_the_functions() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cli = root.join("node_modules/.bin/vercel");
+    assert!(
+        cli.exists(),
+        "the pinned Vercel CLI is missing: run `npm ci` (scripts/test does)"
+    );
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let port = crate::support::process::free_port();
+    // `setsid`: its own session and process group, detached from any terminal (the CLI must not
+    // reach the test runner's terminal or group); the group is ended on drop.
+    let child = std::process::Command::new("setsid")
+        .arg(cli)
+        .args(["dev", "--local", "--yes", "--listen", &port.to_string()])
+        .current_dir(&root)
+        .env("DATABASE_URL", db::app_url())
+        .env("REDIS_URL", db::env("NEONPRO_TEST_REDIS_URL"))
+        .env("VERCEL_ENV", "development")
+        .env("VERCEL_TELEMETRY_DISABLED", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let dev = VercelDev { child, port };
+    let base = format!("http://127.0.0.1:{}", dev.port);
+    // Each function is compiled on its first request: allow minutes, not seconds.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..1200 {
+        if http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(up, "vercel dev never served /health");
+
+    let res = http.get(format!("{base}/v1/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    );
+
+    // A dynamic segment: /v1/patients/:id → api/v1/patients/[id].rs, whose router matches the
+    // public path. An unknown id in the caller's own clinic is a 404 problem from our code.
+    let missing = uuid::Uuid::new_v4();
+    let res = http
+        .get(format!("{base}/v1/patients/{missing}"))
+        .header("authorization", identity::bearer(w.a_staff))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(p["code"], "not_found");
+
+    let res = http
+        .get(format!("{base}/v1/me"))
+        .header("authorization", identity::bearer(w.a_staff))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let me: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(me["activeClinic"]["clinicId"], w.a.to_string());
+}

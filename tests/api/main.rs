@@ -11,6 +11,7 @@
 mod support;
 
 mod auth;
+mod bench;
 mod e2e;
 mod layout;
 mod outages;

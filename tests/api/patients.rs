@@ -981,3 +981,90 @@ async fn db_tampering_is_reported_at_the_right_seq_and_the_trail_is_append_only(
         .await
         .assert_problem(403, "insufficient_role");
 }
+
+#[tokio::test]
+async fn db_key_rotation_old_key_still_reads_and_the_reencrypt_task_moves_rows_to_the_current_key()
+{
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let url = db::app_url();
+    let k1 = "1:p9FBS9FAC3r/h8qtnHwWf6gTYc8M/ktQdmDxhThHLOQ=";
+    let both = neonpro::crypto::DEV_FIELD_KEYS;
+    let k2 = "2:tCFVO+GlUJFBp4Y4h7USlW496jh1i7clnP1d9jbkw6Q=";
+    let common = [
+        ("DATABASE_URL", url.as_str()),
+        ("RATE_LIMIT_HEALTHCARE", "100000/900"),
+    ];
+    let with = |keys: &'static str, current: &'static str| {
+        let mut c = common.to_vec();
+        c.push(("FIELD_ENCRYPTION_KEYS", keys));
+        c.push(("FIELD_ENCRYPTION_CURRENT_KEY_ID", current));
+        TestApp::new(&c)
+    };
+
+    // Written under key 1.
+    let old = with(k1, "1");
+    let p = create(&old, w.a_clinician, new_patient(&cpf(9))).await;
+    let id = Uuid::parse_str(p["id"].as_str().unwrap()).unwrap();
+    assert_eq!(sealed_key_ids(&admin, id).await, (1, 1, 1));
+
+    // Rotated: current key 2, key 1 still listed → old rows still read.
+    let rotated = with(both, "2");
+    let read = call(
+        &rotated,
+        "GET",
+        &format!("/v1/patients/{id}"),
+        w.a_clinician,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["allergies"], json!(["lidocaína"]));
+
+    // The re-encrypt task (service path) moves every sealed column to key 2…
+    let cfg = crate::support::config(&[
+        ("DATABASE_URL", url.as_str()),
+        ("FIELD_ENCRYPTION_KEYS", both),
+        ("FIELD_ENCRYPTION_CURRENT_KEY_ID", "2"),
+    ]);
+    let pool = neonpro::db::Db::new(&cfg.db);
+    loop {
+        let tx = pool.begin_service().await.unwrap();
+        let n = neonpro::patients::service::reencrypt_batch(&tx, &cfg.crypto.cipher, 50)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        if n == 0 {
+            break;
+        }
+    }
+    assert_eq!(sealed_key_ids(&admin, id).await, (2, 2, 2));
+
+    // …after which key 1 can be dropped.
+    let new_only = with(k2, "2");
+    let read = call(
+        &new_only,
+        "GET",
+        &format!("/v1/patients/{id}"),
+        w.a_clinician,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
+    assert_eq!(read.json()["cpf"].as_str().unwrap().len(), 14);
+}
+
+/// The key id (last byte of the 4-byte big-endian id after the version byte) of three sealed
+/// columns of a patient row.
+async fn sealed_key_ids(admin: &tokio_postgres::Client, id: Uuid) -> (i32, i32, i32) {
+    let row = admin
+        .query_one(
+            "select get_byte(cpf_enc, 4), get_byte(allergies_enc, 4), get_byte(clinical_notes_enc, 4) from public.patients where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}

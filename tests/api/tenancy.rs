@@ -430,6 +430,26 @@ async fn db_me_lists_memberships_and_the_active_clinic() {
     assert!(me["activeClinic"].is_null());
     let res = get_as(&app, "/v1/me", w.a_admin, Some(w.b)).await;
     assert_eq!(res.json()["activeClinic"]["role"], "staff");
+
+    // An inactive membership is listed (without the clinic's name, which RLS hides) and never
+    // becomes the active clinic.
+    db::add_member(&admin, w.b, w.a_staff, "patient").await;
+    db::exec(
+        &admin,
+        "update public.clinic_members set active = false where clinic_id = $1 and user_id = $2",
+        &[(&w.b, Type::UUID), (&w.a_staff, Type::UUID)],
+    )
+    .await;
+    let me = get_as(&app, "/v1/me", w.a_staff, None).await.json();
+    let ms = me["memberships"].as_array().unwrap();
+    assert_eq!(ms.len(), 2);
+    let inactive = ms
+        .iter()
+        .find(|m| m["clinicId"] == w.b.to_string())
+        .unwrap();
+    assert_eq!(inactive["active"], false);
+    assert!(inactive["clinicName"].is_null());
+    assert_eq!(me["activeClinic"]["clinicId"], w.a.to_string());
 }
 
 #[tokio::test]

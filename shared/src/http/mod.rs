@@ -44,6 +44,8 @@ pub fn pipeline(routes: Router<AppState>, state: AppState) -> Router {
     );
     let body_limit = state.config().body_limit;
     routes
+        // Records the matched route template for the request log (only matched routes).
+        .route_layer(middleware::from_fn(log::record_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed { allow: None } })
         .with_state(state.clone())

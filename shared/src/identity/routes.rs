@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 struct MembershipResponse {
     clinic_id: Uuid,
-    clinic_name: String,
+    clinic_name: Option<String>,
     role: Role,
     active: bool,
 }

@@ -764,3 +764,57 @@ pub fn consent_json(c: &ConsentRow, now: DateTime<Utc>) -> Value {
         "status": status,
     })
 }
+
+/// Encrypted columns of `patients`, in the order [`reencrypt_batch`] reads them.
+const SEALED_COLUMNS: [&str; 5] = [
+    "cpf_enc",
+    "allergies_enc",
+    "medications_enc",
+    "conditions_enc",
+    "clinical_notes_enc",
+];
+
+/// Key rotation: re-seals, with the current key, up to `limit` patient rows that still have a
+/// column sealed with an older key. Runs on the explicit service path (`service_role`), never
+/// on a request. Returns how many rows were rewritten (0 when the table is done).
+pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Result<u64, ApiError> {
+    let current = i32::try_from(cipher.ring().current_key_id()).map_err(ApiError::internal)?;
+    // Envelope: version byte, then the 4-byte big-endian key id.
+    let stale = SEALED_COLUMNS
+        .iter()
+        .map(|c| format!("({c} is not null and get_byte({c}, 1) * 16777216 + get_byte({c}, 2) * 65536 + get_byte({c}, 3) * 256 + get_byte({c}, 4) <> $1)"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let sql = format!(
+        "select id, clinic_id, {} from public.patients where {stale} order by id limit $2 for update skip locked",
+        SEALED_COLUMNS.join(", ")
+    );
+    let rows = tx.query(&sql, &[&current, &limit]).await?;
+    let mut done = 0;
+    for row in &rows {
+        let id: Uuid = row.try_get(0).map_err(ApiError::internal)?;
+        let clinic_id: Uuid = row.try_get(1).map_err(ApiError::internal)?;
+        let mut sealed: Vec<Option<Vec<u8>>> = Vec::with_capacity(SEALED_COLUMNS.len());
+        for (i, column) in SEALED_COLUMNS.iter().enumerate() {
+            let value: Option<Vec<u8>> = row.try_get(i + 2).map_err(ApiError::internal)?;
+            sealed.push(match value {
+                Some(envelope) if cipher.needs_reencryption(&envelope) => {
+                    let place = Place::new(TABLE, column, id, clinic_id);
+                    let plain = cipher
+                        .decrypt(&place, &envelope)
+                        .map_err(ApiError::internal)?;
+                    Some(cipher.encrypt(&place, &plain).map_err(ApiError::internal)?)
+                }
+                other => other,
+            });
+        }
+        done += tx
+            .execute(
+                "update public.patients set cpf_enc = $2, allergies_enc = $3, medications_enc = $4, \
+                 conditions_enc = $5, clinical_notes_enc = $6 where id = $1",
+                &[&id, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4]],
+            )
+            .await?;
+    }
+    Ok(done)
+}

@@ -410,7 +410,7 @@ mod tests {
     fn m(clinic: u128, role: Role, active: bool) -> Membership {
         Membership {
             clinic_id: Uuid::from_u128(clinic),
-            clinic_name: String::new(),
+            clinic_name: None,
             role,
             active,
         }

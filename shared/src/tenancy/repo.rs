@@ -12,8 +12,9 @@ use crate::error::ApiError;
 pub struct Membership {
     /// The clinic.
     pub clinic_id: Uuid,
-    /// Its display name.
-    pub clinic_name: String,
+    /// Its display name; `None` for an inactive membership (the clinic itself is only visible
+    /// to its active members, by RLS).
+    pub clinic_name: Option<String>,
     /// The caller's role there.
     pub role: Role,
     /// Whether the membership is active (inactive ones grant nothing).
@@ -25,7 +26,7 @@ pub async fn memberships(tx: &Tx, user_id: Uuid) -> Result<Vec<Membership>, ApiE
     let rows = tx
         .query(
             "select m.clinic_id, c.name, m.role, m.active \
-             from public.clinic_members m join public.clinics c on c.id = m.clinic_id \
+             from public.clinic_members m left join public.clinics c on c.id = m.clinic_id \
              where m.user_id = $1 order by m.created_at, m.clinic_id",
             &[&user_id],
         )
