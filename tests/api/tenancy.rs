@@ -595,3 +595,397 @@ async fn db_read_only_transactions_refuse_writes_and_write_transactions_commit()
         tx.commit().await.unwrap();
     }
 }
+
+/// A patient (with a consent and an audit event) in each clinic, written as superuser.
+async fn patient_rows(admin: &Client, w: &TwoClinics) -> (Uuid, Uuid) {
+    let mut ids = Vec::new();
+    for (clinic, by) in [(w.a, w.a_staff), (w.b, w.b_staff)] {
+        let id = Uuid::new_v4();
+        db::exec(
+            admin,
+            "insert into public.patients (id, clinic_id, full_name, name_search, birth_date, created_by) values ($1, $2, 'Teste', 'teste', '1990-01-01', $3)",
+            &[(&id, Type::UUID), (&clinic, Type::UUID), (&by, Type::UUID)],
+        )
+        .await;
+        db::exec(
+            admin,
+            "insert into public.consents (clinic_id, patient_id, purpose, legal_basis, text_version, text_sha256, collection_method, given_at, recorded_by) \
+             values ($1, $2, 'marketing', 'art7_i_consent', 'v1', repeat('a', 64), 'electronic_acceptance', now(), $3)",
+            &[(&clinic, Type::UUID), (&id, Type::UUID), (&by, Type::UUID)],
+        )
+        .await;
+        ids.push(id);
+    }
+    (ids[0], ids[1])
+}
+
+#[tokio::test]
+async fn db_rls_matrix_patients() {
+    let (admin, c, w) = setup().await;
+    let (pa, pb) = patient_rows(&admin, &w).await;
+    db::exec(
+        &admin,
+        "update public.clinic_members set patient_id = $1 where user_id = $2",
+        &[(&pa, Type::UUID), (&w.a_patient, Type::UUID)],
+    )
+    .await;
+    let both = vec![pa, pb];
+    let sel = "select id from public.patients where id = any($1)";
+    assert_eq!(
+        run_as(&c, As::User(w.a_staff), sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::User(w.b_admin), sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::User(w.a_patient), sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::Anon, sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Err("42501".into())
+    );
+
+    let ins = "insert into public.patients (id, clinic_id, full_name, name_search, birth_date, created_by) values (gen_random_uuid(), $1, 'N', 'n', '1990-01-01', $2)";
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_staff),
+            ins,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_staff),
+            ins,
+            &[(&w.b, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_patient),
+            ins,
+            &[(&w.a, Type::UUID), (&w.a_patient, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::Anon,
+            ins,
+            &[(&w.a, Type::UUID), (&w.a_staff, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+
+    let upd = "update public.patients set full_name = 'X' where id = $1";
+    assert_eq!(
+        run_as(&c, As::User(w.a_staff), upd, &[(&pa, Type::UUID)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::User(w.b_admin), upd, &[(&pa, Type::UUID)]).await,
+        Ok(0)
+    );
+    assert_eq!(
+        run_as(&c, As::User(w.a_patient), upd, &[(&pa, Type::UUID)]).await,
+        Ok(0)
+    );
+    let mv = "update public.patients set clinic_id = $2 where id = $1";
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_staff),
+            mv,
+            &[(&pa, Type::UUID), (&w.b, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+
+    // No DELETE at all: restriction is an update; rows are kept for the retention period.
+    let del = "delete from public.patients where id = $1";
+    for who in [As::User(w.a_admin), As::User(w.b_admin), As::Anon] {
+        assert_eq!(
+            run_as(&c, who, del, &[(&pa, Type::UUID)]).await,
+            Err("42501".into())
+        );
+    }
+}
+
+#[tokio::test]
+async fn db_rls_matrix_consents() {
+    let (admin, c, w) = setup().await;
+    let (pa, pb) = patient_rows(&admin, &w).await;
+    db::exec(
+        &admin,
+        "update public.clinic_members set patient_id = $1 where user_id = $2",
+        &[(&pa, Type::UUID), (&w.a_patient, Type::UUID)],
+    )
+    .await;
+    let both = vec![pa, pb];
+    let sel = "select id from public.consents where patient_id = any($1)";
+    assert_eq!(
+        run_as(&c, As::User(w.a_staff), sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::User(w.b_staff), sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::User(w.a_patient), sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(&c, As::Anon, sel, &[(&both, Type::UUID_ARRAY)]).await,
+        Err("42501".into())
+    );
+
+    let ins = "insert into public.consents (clinic_id, patient_id, purpose, legal_basis, text_version, text_sha256, collection_method, given_at, recorded_by) \
+               values ($1, $2, 'marketing', 'art7_i_consent', 'v2', repeat('b', 64), 'verbal_recorded', now(), $3)";
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_staff),
+            ins,
+            &[
+                (&w.a, Type::UUID),
+                (&pa, Type::UUID),
+                (&w.a_staff, Type::UUID)
+            ]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_staff),
+            ins,
+            &[
+                (&w.b, Type::UUID),
+                (&pb, Type::UUID),
+                (&w.a_staff, Type::UUID)
+            ]
+        )
+        .await,
+        Err("42501".into())
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_patient),
+            ins,
+            &[
+                (&w.a, Type::UUID),
+                (&pa, Type::UUID),
+                (&w.a_patient, Type::UUID)
+            ]
+        )
+        .await,
+        Err("42501".into())
+    );
+
+    // Only the withdrawal columns can change; the patient may withdraw their own.
+    let withdraw =
+        "update public.consents set withdrawn_at = now(), withdrawn_by = $2 where patient_id = $1";
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_patient),
+            withdraw,
+            &[(&pa, Type::UUID), (&w.a_patient, Type::UUID)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_patient),
+            withdraw,
+            &[(&pb, Type::UUID), (&w.a_patient, Type::UUID)]
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.b_staff),
+            withdraw,
+            &[(&pa, Type::UUID), (&w.b_staff, Type::UUID)]
+        )
+        .await,
+        Ok(0)
+    );
+    let rewrite = "update public.consents set purpose = 'treatment' where patient_id = $1";
+    assert_eq!(
+        run_as(&c, As::User(w.a_admin), rewrite, &[(&pa, Type::UUID)]).await,
+        Err("42501".into())
+    );
+    let del = "delete from public.consents where patient_id = $1";
+    assert_eq!(
+        run_as(&c, As::User(w.a_admin), del, &[(&pa, Type::UUID)]).await,
+        Err("42501".into())
+    );
+}
+
+#[tokio::test]
+async fn db_rls_matrix_audit_events() {
+    let (admin, c, w) = setup().await;
+    // One event per clinic, appended the way the API does (as that clinic's staff).
+    for (clinic, user) in [(w.a, w.a_staff), (w.b, w.b_staff)] {
+        let app = db::connect(&db::app_url()).await;
+        app.batch_execute("begin").await.unwrap();
+        let claims = identity::claims(user).to_string();
+        let sub = user.to_string();
+        app.query_typed(
+            neonpro::db::SET_REQUEST_CONTEXT_SQL,
+            &[
+                (&"authenticated", Type::TEXT),
+                (&claims.as_str(), Type::TEXT),
+                (&sub.as_str(), Type::TEXT),
+                (&"2000", Type::TEXT),
+            ],
+        )
+        .await
+        .unwrap();
+        let head = app
+            .query_typed(
+                "select next_seq, prev_hash from private.audit_chain_head($1)",
+                &[(&clinic, Type::UUID)],
+            )
+            .await
+            .unwrap();
+        let (seq, prev): (i64, Vec<u8>) = (head[0].get(0), head[0].get(1));
+        let hash = vec![7_u8; 32];
+        app.query_typed(
+            "select private.audit_append($1, $2, now(), 'staff', null, 'test.event', 'test', null, 'success', 'low', null, null, null, '{}'::jsonb, $3, $4)",
+            &[(&clinic, Type::UUID), (&seq, Type::INT8), (&prev, Type::BYTEA), (&hash, Type::BYTEA)],
+        )
+        .await
+        .unwrap();
+        app.batch_execute("commit").await.unwrap();
+    }
+    let clinics = vec![w.a, w.b];
+    let sel = "select seq from public.audit_events where clinic_id = any($1)";
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_admin),
+            sel,
+            &[(&clinics, Type::UUID_ARRAY)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.b_admin),
+            sel,
+            &[(&clinics, Type::UUID_ARRAY)]
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_staff),
+            sel,
+            &[(&clinics, Type::UUID_ARRAY)]
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        run_as(&c, As::Anon, sel, &[(&clinics, Type::UUID_ARRAY)]).await,
+        Err("42501".into())
+    );
+
+    // No direct writes for anyone; appending to another clinic's chain is refused.
+    let ins = "insert into public.audit_events (clinic_id, seq, occurred_at, actor_id, actor_role, action, resource_type, outcome, risk_level, prev_hash, hash) \
+               values ($1, 99, now(), $2, 'admin', 'x', 'x', 'success', 'low', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))";
+    assert_eq!(
+        run_as(
+            &c,
+            As::User(w.a_admin),
+            ins,
+            &[(&w.a, Type::UUID), (&w.a_admin, Type::UUID)]
+        )
+        .await,
+        Err("42501".into())
+    );
+    for sql in [
+        "update public.audit_events set action = 'y' where clinic_id = $1",
+        "delete from public.audit_events where clinic_id = $1",
+    ] {
+        assert_eq!(
+            run_as(&c, As::User(w.a_admin), sql, &[(&w.a, Type::UUID)]).await,
+            Err("42501".into())
+        );
+        assert_eq!(
+            run_as(&c, As::Anon, sql, &[(&w.a, Type::UUID)]).await,
+            Err("42501".into())
+        );
+    }
+    let foreign = "select * from private.audit_chain_head($1)";
+    assert_eq!(
+        run_as(&c, As::User(w.a_admin), foreign, &[(&w.b, Type::UUID)]).await,
+        Err("42501".into())
+    );
+    let n: i64 = admin
+        .query_one(
+            "select count(*) from public.audit_events where clinic_id = any($1)",
+            &[&clinics],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+}
+
+/// Pool exhaustion is a quick 503 with `Retry-After`, never a hang.
+#[tokio::test]
+async fn db_pool_exhaustion_is_a_503_not_a_hang() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let url = db::app_url();
+    let app = TestApp::new(&[
+        ("DATABASE_URL", url.as_str()),
+        ("DB_POOL_MAX", "1"),
+        ("DB_ACQUIRE_TIMEOUT_MS", "200"),
+    ]);
+    // Hold the only connection.
+    let held = app
+        .state
+        .db()
+        .begin(&identity::claims(w.a_staff), &w.a_staff, true)
+        .await
+        .unwrap();
+    let res = get_as(&app, "/v1/clinics/current", w.a_staff, None).await;
+    res.assert_problem(503, "database_unavailable");
+    assert!(res.header("retry-after").is_some());
+    held.commit().await.unwrap();
+    assert_eq!(
+        get_as(&app, "/v1/clinics/current", w.a_staff, None)
+            .await
+            .status,
+        200
+    );
+}
