@@ -250,3 +250,106 @@ async fn vercel_dev_routes_public_paths_to_the_functions() {
     let me: serde_json::Value = res.json().await.unwrap();
     assert_eq!(me["activeClinic"]["clinicId"], w.a.to_string());
 }
+
+/// One JSON line per request with ids only: personal data sent in a URL never reaches the log.
+#[tokio::test]
+async fn db_e2e_request_logs_are_json_lines_with_ids_only() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let url = db::app_url();
+    let f = Function::spawn(
+        "v1-patients",
+        &[("DATABASE_URL", url.as_str()), ("RUST_LOG", "info")],
+    );
+    let res = client()
+        .get(f.url("/v1/patients?name=Concei%C3%A7%C3%A3o&cpf=52998224725"))
+        .header("authorization", identity::bearer(w.a_staff))
+        .header("x-request-id", "log-test-1")
+        .header("user-agent", "ana.souza@example.com +55 11 98765-4321")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let _ = client()
+        .get(f.url("/v1/patients/not-a-uuid/52998224725"))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let lines = f.stdout.lock().unwrap().clone();
+    let entry: serde_json::Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["request_id"] == "log-test-1")
+        .unwrap_or_else(|| panic!("no JSON line for the request in {lines:?}"));
+    assert_eq!(entry["method"], "GET");
+    assert_eq!(entry["route"], "/v1/patients");
+    assert_eq!(entry["status"], 200);
+    assert!(entry["duration_ms"].is_number());
+    assert_eq!(entry["user"].as_str().unwrap().len(), 16);
+    assert_ne!(entry["user"], w.a_staff.to_string());
+    let all = lines.join("\n");
+    for leaked in [
+        "52998224725",
+        "529.982.247-25",
+        "Concei",
+        "ana.souza",
+        "98765-4321",
+        &w.a_staff.to_string(),
+    ] {
+        assert!(!all.contains(leaked), "{leaked} reached the log: {all}");
+    }
+}
+
+/// Exact admission through the real binaries: 64 concurrent requests against a limit of 50 in
+/// the general (public readiness route) and healthcare (patient list) classes, counted in Redis.
+#[tokio::test]
+async fn db_e2e_rate_limits_admit_exactly_the_limit_under_concurrency_through_the_binaries() {
+    let admin = db::admin().await;
+    let w = db::two_clinics(&admin).await;
+    let redis = crate::support::redis::TestRedis::start().await;
+    let (db_url, redis_url) = (db::app_url(), redis.url());
+    let env = [
+        ("DATABASE_URL", db_url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+        ("RATE_LIMIT_GENERAL", "50/900"),
+        ("RATE_LIMIT_HEALTHCARE", "50/900"),
+        ("DB_POOL_MAX", "16"),
+        ("DB_ACQUIRE_TIMEOUT_MS", "20000"),
+        ("REQUEST_TIMEOUT_MS", "30000"),
+    ];
+    for (bin, path, auth) in [
+        ("v1-health", "/v1/health", None),
+        (
+            "v1-patients",
+            "/v1/patients",
+            Some(identity::bearer(w.a_staff)),
+        ),
+    ] {
+        let f = Function::spawn(bin, &env);
+        let http = client();
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let req = http
+                .get(f.url(path))
+                .header("x-forwarded-for", "203.0.113.77");
+            let req = match &auth {
+                Some(a) => req.header("authorization", a),
+                None => req,
+            };
+            tasks.push(tokio::spawn(async move {
+                req.send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut ok = 0;
+        let mut limited = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                200 => ok += 1,
+                429 => limited += 1,
+                other => panic!("{bin}: unexpected status {other}"),
+            }
+        }
+        assert_eq!((ok, limited), (50, 14), "{bin}");
+    }
+}

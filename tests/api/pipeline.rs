@@ -5,6 +5,7 @@ use axum::body::Body;
 use http::Request;
 
 use crate::support::TestApp;
+use tower::ServiceExt;
 
 const ORIGIN: &str = "https://app.neonpro.com.br";
 
@@ -487,4 +488,31 @@ async fn authenticated_routes_without_a_token_are_401_with_bearer_challenge() {
     let res = app().get("/v1/me").await;
     res.assert_problem(401, "unauthenticated");
     assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+}
+
+#[tokio::test]
+async fn the_matched_route_template_reaches_the_request_log() {
+    let app = app();
+    let res = app
+        .router
+        .clone()
+        .oneshot(Request::get("/__test/big").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let route = res
+        .extensions()
+        .get::<neonpro::http::log::LoggedRoute>()
+        .map(|r| r.0.clone());
+    assert_eq!(route.as_deref(), Some("/__test/big"));
+    let res = app
+        .router
+        .clone()
+        .oneshot(Request::get("/nope").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        res.extensions()
+            .get::<neonpro::http::log::LoggedRoute>()
+            .is_none()
+    );
 }

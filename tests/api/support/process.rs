@@ -31,6 +31,8 @@ pub fn bin_path(name: &str) -> PathBuf {
 pub struct Function {
     child: Child,
     pub port: u16,
+    /// Everything the function printed on stdout (its JSON log lines), as it arrives.
+    pub stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Function {
@@ -40,7 +42,13 @@ impl Function {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("VERCEL_DEV_PORT", port.to_string())
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                env.iter()
+                    .find(|(k, _)| *k == "RUST_LOG")
+                    .map(|(_, v)| *v)
+                    .unwrap_or("warn"),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {
@@ -49,16 +57,23 @@ impl Function {
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.contains("Dev server listening") {
                     let _ = tx.send(());
                 }
+                sink.lock().unwrap().push(line);
             }
         });
         rx.recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("{name} did not start listening"));
-        Self { child, port }
+        Self {
+            child,
+            port,
+            stdout: lines,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
