@@ -316,6 +316,7 @@ async fn db_e2e_rate_limits_admit_exactly_the_limit_under_concurrency_through_th
         ("RATE_LIMIT_HEALTHCARE", "50/900"),
         ("DB_POOL_MAX", "16"),
         ("DB_ACQUIRE_TIMEOUT_MS", "20000"),
+        ("DB_CONNECT_TIMEOUT_MS", "20000"),
         ("REQUEST_TIMEOUT_MS", "30000"),
     ];
     for (bin, path, auth) in [
@@ -338,16 +339,21 @@ async fn db_e2e_rate_limits_admit_exactly_the_limit_under_concurrency_through_th
                 None => req,
             };
             tasks.push(tokio::spawn(async move {
-                req.send().await.unwrap().status().as_u16()
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                let body: serde_json::Value = res.json().await.unwrap_or_default();
+                (status, body["code"].as_str().unwrap_or("").to_owned())
             }));
         }
         let mut ok = 0;
         let mut limited = 0;
         for t in tasks {
             match t.await.unwrap() {
-                200 => ok += 1,
-                429 => limited += 1,
-                other => panic!("{bin}: unexpected status {other}"),
+                (200, _) => ok += 1,
+                // Admitted by the limiter; readiness itself may report a saturated pool.
+                (503, code) if code == "not_ready" => ok += 1,
+                (429, code) if code == "rate_limited" => limited += 1,
+                other => panic!("{bin}: unexpected answer {other:?}"),
             }
         }
         assert_eq!((ok, limited), (50, 14), "{bin}");

@@ -486,12 +486,7 @@ async fn db_each_role_receives_exactly_its_keys() {
     let app = app();
     let p = create(&app, w.a_clinician, new_patient(&cpf(5))).await;
     let id = Uuid::parse_str(p["id"].as_str().unwrap()).unwrap();
-    db::exec(
-        &admin,
-        "update public.clinic_members set patient_id = $1 where user_id = $2",
-        &[(&id, Type::UUID), (&w.a_patient, Type::UUID)],
-    )
-    .await;
+    db::link_patient(&admin, w.a_patient, id).await;
 
     let keys = |v: &Value| {
         v.as_object()
@@ -921,20 +916,7 @@ async fn db_tampering_is_reported_at_the_right_seq_and_the_trail_is_append_only(
     }
     // The API role cannot change the trail, and neither can the owner without disabling triggers.
     let c = db::connect(&db::app_url()).await;
-    c.batch_execute("begin").await.unwrap();
-    let claims = identity::claims(w.a_admin).to_string();
-    let sub = w.a_admin.to_string();
-    c.query_typed(
-        neonpro::db::SET_REQUEST_CONTEXT_SQL,
-        &[
-            (&"authenticated", Type::TEXT),
-            (&claims.as_str(), Type::TEXT),
-            (&sub.as_str(), Type::TEXT),
-            (&"2000", Type::TEXT),
-        ],
-    )
-    .await
-    .unwrap();
+    db::begin_as(&c, w.a_admin).await;
     let err = c
         .execute_typed(
             "update public.audit_events set action = 'x' where clinic_id = $1",

@@ -359,20 +359,7 @@ async fn db_stale_session_claim_sub_does_not_override_the_request() {
     c.batch_execute(&format!("set request.jwt.claim.sub = '{}'", w.b_admin))
         .await
         .unwrap();
-    c.batch_execute("begin").await.unwrap();
-    let claims = identity::claims(w.a_staff).to_string();
-    let sub = w.a_staff.to_string();
-    c.query_typed(
-        neonpro::db::SET_REQUEST_CONTEXT_SQL,
-        &[
-            (&"authenticated", Type::TEXT),
-            (&claims.as_str(), Type::TEXT),
-            (&sub.as_str(), Type::TEXT),
-            (&"2000", Type::TEXT),
-        ],
-    )
-    .await
-    .unwrap();
+    db::begin_as(&c, w.a_staff).await;
     let uid: Uuid = c.query_typed("select auth.uid()", &[]).await.unwrap()[0].get(0);
     assert_eq!(uid, w.a_staff);
     let visible: Vec<Uuid> = c
@@ -623,12 +610,7 @@ async fn patient_rows(admin: &Client, w: &TwoClinics) -> (Uuid, Uuid) {
 async fn db_rls_matrix_patients() {
     let (admin, c, w) = setup().await;
     let (pa, pb) = patient_rows(&admin, &w).await;
-    db::exec(
-        &admin,
-        "update public.clinic_members set patient_id = $1 where user_id = $2",
-        &[(&pa, Type::UUID), (&w.a_patient, Type::UUID)],
-    )
-    .await;
+    db::link_patient(&admin, w.a_patient, pa).await;
     let both = vec![pa, pb];
     let sel = "select id from public.patients where id = any($1)";
     assert_eq!(
@@ -729,12 +711,7 @@ async fn db_rls_matrix_patients() {
 async fn db_rls_matrix_consents() {
     let (admin, c, w) = setup().await;
     let (pa, pb) = patient_rows(&admin, &w).await;
-    db::exec(
-        &admin,
-        "update public.clinic_members set patient_id = $1 where user_id = $2",
-        &[(&pa, Type::UUID), (&w.a_patient, Type::UUID)],
-    )
-    .await;
+    db::link_patient(&admin, w.a_patient, pa).await;
     let both = vec![pa, pb];
     let sel = "select id from public.consents where patient_id = any($1)";
     assert_eq!(
@@ -850,20 +827,7 @@ async fn db_rls_matrix_audit_events() {
     // One event per clinic, appended the way the API does (as that clinic's staff).
     for (clinic, user) in [(w.a, w.a_staff), (w.b, w.b_staff)] {
         let app = db::connect(&db::app_url()).await;
-        app.batch_execute("begin").await.unwrap();
-        let claims = identity::claims(user).to_string();
-        let sub = user.to_string();
-        app.query_typed(
-            neonpro::db::SET_REQUEST_CONTEXT_SQL,
-            &[
-                (&"authenticated", Type::TEXT),
-                (&claims.as_str(), Type::TEXT),
-                (&sub.as_str(), Type::TEXT),
-                (&"2000", Type::TEXT),
-            ],
-        )
-        .await
-        .unwrap();
+        db::begin_as(&app, user).await;
         let head = app
             .query_typed(
                 "select next_seq, prev_hash from private.audit_chain_head($1)",

@@ -104,3 +104,32 @@ pub async fn two_clinics(admin: &Client) -> TwoClinics {
         b_staff: member(admin, b, "staff").await,
     }
 }
+
+/// `begin` + the API's request context for `user` on a raw connection (what `Db::begin` does),
+/// for tests that need to act as a user below the HTTP layer. The caller commits or rolls back.
+pub async fn begin_as(c: &Client, user: Uuid) {
+    c.batch_execute("begin").await.unwrap();
+    let claims = super::identity::claims(user).to_string();
+    let sub = user.to_string();
+    c.query_typed(
+        neonpro::db::SET_REQUEST_CONTEXT_SQL,
+        &[
+            (&"authenticated", Type::TEXT),
+            (&claims.as_str(), Type::TEXT),
+            (&sub.as_str(), Type::TEXT),
+            (&"2000", Type::TEXT),
+        ],
+    )
+    .await
+    .unwrap();
+}
+
+/// Links `user`'s patient membership to a patient record.
+pub async fn link_patient(admin: &Client, user: Uuid, patient: Uuid) {
+    exec(
+        admin,
+        "update public.clinic_members set patient_id = $1 where user_id = $2",
+        &[(&patient, Type::UUID), (&user, Type::UUID)],
+    )
+    .await;
+}
