@@ -54,8 +54,6 @@ pub struct AuthConfig {
 pub struct DbConfig {
     /// Connection string of the request path (`authenticator`-like role).
     pub url: SecretString,
-    /// Connection string of the explicit service path (cron jobs, maintenance); optional.
-    pub service_url: Option<SecretString>,
     /// Upper bound of pooled connections per process (1–16; Supabase recommends 1–4).
     pub pool_max: usize,
     /// TCP connect + startup timeout.
@@ -198,7 +196,6 @@ impl Config {
         }
         let db = DbConfig {
             url: SecretString::from(db_url),
-            service_url: get("SERVICE_DATABASE_URL").map(SecretString::from),
             pool_max: parse_num("DB_POOL_MAX", get("DB_POOL_MAX"), 4, 1, 16)? as usize,
             connect_timeout: Duration::from_millis(parse_num(
                 "DB_CONNECT_TIMEOUT_MS",

@@ -125,3 +125,43 @@ fn every_vercel_rewrite_points_at_a_function() {
     );
     assert_eq!(vercel["regions"], serde_json::json!(["gru1"]));
 }
+
+/// Every variable the configuration reads is documented in `.env.example`, and every variable
+/// documented there is read (no stale settings).
+#[test]
+fn env_example_lists_exactly_the_settings_the_config_reads() {
+    let config = std::fs::read_to_string(root().join("shared/src/config.rs")).unwrap();
+    // Every ALL_CAPS string literal in config.rs names a variable it reads (or reports).
+    let mut read: BTreeSet<String> = config
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.len() > 3
+                && t.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && t.contains('_')
+        })
+        .map(str::to_owned)
+        .collect();
+    let ratelimit = std::fs::read_to_string(root().join("shared/src/ratelimit/mod.rs")).unwrap();
+    for part in ratelimit.split("=> \"RATE_LIMIT_").skip(1) {
+        read.insert(format!("RATE_LIMIT_{}", part.split('"').next().unwrap()));
+    }
+    read.insert("RUST_LOG".to_owned()); // read by tracing's EnvFilter
+    let example = std::fs::read_to_string(root().join(".env.example")).unwrap();
+    let documented: BTreeSet<String> = example
+        .lines()
+        .filter_map(|l| l.trim_start_matches('#').trim().split_once('='))
+        .map(|(k, _)| k.trim().to_owned())
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+        .collect();
+    assert_eq!(
+        read, documented,
+        "config.rs reads vs .env.example documents"
+    );
+}
