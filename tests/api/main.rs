@@ -16,4 +16,5 @@ mod layout;
 mod patients;
 mod pipeline;
 mod ratelimit;
+mod scheduling;
 mod tenancy;
