@@ -661,3 +661,94 @@ async fn db_scheduling_catalog_crud_is_admin_only_and_clinic_scoped() {
         404
     );
 }
+
+/// Property-style: over random calendars (fixed seed), every slot availability offers is
+/// accepted by booking (each accepted booking is cancelled again so the calendar stays put).
+#[tokio::test]
+async fn db_scheduling_availability_never_offers_a_slot_that_booking_rejects() {
+    use rand::{Rng, SeedableRng};
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_203);
+    for round in 0..3 {
+        let pro = professional(&admin, w.w.a, "verified", &["toxin"]).await;
+        let other = professional(&admin, w.w.a, "verified", &["toxin"]).await;
+        let day = format!("2030-03-{:02}", 11 + round);
+        // Random existing bookings for this professional and, in the room, for another one.
+        for _ in 0..6 {
+            let minute = rng.random_range(0..(12 * 4)) * 15 + rng.random_range(0..3) * 5;
+            let (h, m) = (8 + minute / 60, minute % 60);
+            let who = if rng.random_bool(0.5) { pro } else { other };
+            let mut body = booking(&w, who, Some(w.room), "10:00");
+            body["startsAt"] = json!(format!("{day}T{h:02}:{m:02}:00-03:00"));
+            let _ = book(&app, w.w.a_staff, body).await; // conflicts are fine: random calendar
+        }
+        // Random time off of one to two hours.
+        let off_h = rng.random_range(9..17);
+        let r = call(
+            &app,
+            "POST",
+            &format!("/v1/professionals/{pro}/time-off"),
+            w.w.a_admin,
+            Some(json!({
+                "startsAt": format!("{day}T{off_h:02}:00:00-03:00"),
+                "endsAt": format!("{day}T{:02}:30:00-03:00", off_h + 1),
+            })),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 201);
+
+        let avail = call(
+            &app,
+            "GET",
+            &format!(
+                "/v1/availability?procedure={}&professional={pro}&room={}&from={day}T00:00:00-03:00&to={day}T23:59:00-03:00",
+                w.toxin, w.room
+            )
+            .replace('+', "%2B"),
+            w.w.a_staff,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(
+            avail.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&avail.body)
+        );
+        let slots: Vec<String> = avail.json()["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        assert!(!slots.is_empty(), "round {round}: some slot should be free");
+        for s in &slots {
+            let mut body = booking(&w, pro, Some(w.room), "10:00");
+            body["startsAt"] = json!(s);
+            let r = book(&app, w.w.a_staff, body).await;
+            assert_eq!(
+                r.status,
+                201,
+                "offered {s} but booking said {}",
+                String::from_utf8_lossy(&r.body)
+            );
+            let id = r.json()["id"].as_str().unwrap().to_owned();
+            let c = call(
+                &app,
+                "POST",
+                &format!("/v1/appointments/{id}/cancel"),
+                w.w.a_staff,
+                Some(json!({"reason": "other"})),
+                &[],
+            )
+            .await;
+            assert_eq!(c.status, 200);
+        }
+        // And one slot not offered (08:00 is offered unless taken; 07:45 never is).
+        assert!(!slots.iter().any(|s| s.ends_with("T10:45:00Z")));
+    }
+}

@@ -338,3 +338,77 @@ pub async fn list(
     .map(appointment)
     .collect()
 }
+
+/// A free start time and its local date in the clinic's time zone.
+#[derive(Debug, Clone)]
+pub struct FreeSlot {
+    pub starts_at: DateTime<Utc>,
+    pub local_date: NaiveDate,
+}
+
+/// What an availability search asks for.
+#[derive(Debug, Clone)]
+pub struct SlotQuery {
+    pub clinic_id: Uuid,
+    pub professional_id: Uuid,
+    pub room_id: Option<Uuid>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub buffer_minutes: i32,
+    pub step_minutes: i32,
+}
+
+/// Every start in `[from, to)` on a `step` grid where a booking would pass the same rules the
+/// booking path applies: inside one block of working hours (local time, same day), no time off,
+/// no active appointment of the professional overlapping `[start, end + buffer)` in either
+/// direction (the constraint's view), and, with a room, none in the room overlapping
+/// `[start, end)`.
+pub async fn free_slots(tx: &Tx, q: &SlotQuery) -> Result<Vec<FreeSlot>, ApiError> {
+    let rows = tx
+        .query(
+            "with c as (select coalesce((select timezone from public.clinics where id = $1), 'America/Sao_Paulo') as tz), \
+             cand as ( \
+               select s, s + make_interval(mins => $6) as e, s + make_interval(mins => $6 + $7) as b \
+               from generate_series($4::timestamptz, $5::timestamptz - interval '1 microsecond', make_interval(mins => $8)) s \
+             ) \
+             select cand.s as starts_at, (cand.s at time zone c.tz)::date as local_date from cand, c \
+             where exists (select 1 from public.professional_hours h \
+                           where h.clinic_id = $1 and h.professional_id = $2 \
+                             and h.weekday = extract(dow from (cand.s at time zone c.tz))::int \
+                             and (cand.s at time zone c.tz)::date = (cand.e at time zone c.tz)::date \
+                             and h.start_time <= (cand.s at time zone c.tz)::time \
+                             and h.end_time >= (cand.e at time zone c.tz)::time) \
+               and not exists (select 1 from public.professional_time_off t \
+                               where t.clinic_id = $1 and t.professional_id = $2 \
+                                 and t.during && tstzrange(cand.s, cand.e, '[)')) \
+               and not exists (select 1 from public.appointments a \
+                               where a.clinic_id = $1 and a.professional_id = $2 \
+                                 and a.status in ('scheduled', 'confirmed', 'in_progress') \
+                                 and tstzrange(a.starts_at, a.blocked_until, '[)') && tstzrange(cand.s, cand.b, '[)')) \
+               and ($3::uuid is null or not exists (select 1 from public.appointments a \
+                               where a.clinic_id = $1 and a.room_id = $3 \
+                                 and a.status in ('scheduled', 'confirmed', 'in_progress') \
+                                 and tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(cand.s, cand.e, '[)'))) \
+             order by cand.s",
+            &[
+                &q.clinic_id,
+                &q.professional_id,
+                &q.room_id,
+                &q.from,
+                &q.to,
+                &q.duration_minutes,
+                &q.buffer_minutes,
+                &q.step_minutes,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FreeSlot {
+                starts_at: get(r, "starts_at")?,
+                local_date: get(r, "local_date")?,
+            })
+        })
+        .collect()
+}

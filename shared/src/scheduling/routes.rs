@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
             "/v1/appointments/{id}/cancel",
             p.on(post(cancel_appointment)),
         )
+        .route("/v1/availability", p.on(get(get_availability)))
 }
 
 fn etag(version: i32) -> HeaderValue {
@@ -476,5 +477,50 @@ async fn list_appointments(
     Ok(axum::Json(json!({
         "items": items.iter().map(|a| service::appointment_json(a, actor.role)).collect::<Vec<_>>(),
         "nextCursor": next,
+    })))
+}
+
+/// Query of `GET /v1/availability`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AvailabilityParams {
+    procedure: Uuid,
+    professional: Uuid,
+    room: Option<Uuid>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+async fn get_availability(
+    t: Tenant<perm::CatalogRead>,
+    Query(p): Query<AvailabilityParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if p.to <= p.from || p.to - p.from > chrono::Duration::days(service::AVAILABILITY_MAX_DAYS) {
+        return Err(ApiError::field(
+            "to",
+            "invalid_range",
+            Msg::new(
+                "`to` deve ser depois de `from`, em no máximo 14 dias.",
+                "`to` must be after `from`, at most 14 days later.",
+            ),
+        ));
+    }
+    let slots = service::availability(
+        &t.tx,
+        &t.actor(),
+        p.procedure,
+        p.professional,
+        p.room,
+        p.from,
+        p.to,
+    )
+    .await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(json!({
+        "procedureId": p.procedure,
+        "professionalId": p.professional,
+        "roomId": p.room,
+        "stepMinutes": service::AVAILABILITY_STEP_MINUTES,
+        "slots": slots,
     })))
 }

@@ -664,3 +664,53 @@ pub fn appointment_json(a: &Appointment, role: Role) -> Value {
     }
     v
 }
+
+/// Grid of offered start times, in minutes.
+pub const AVAILABILITY_STEP_MINUTES: i32 = 15;
+/// Longest window one availability search may cover.
+pub const AVAILABILITY_MAX_DAYS: i64 = 14;
+
+/// Free start times for a procedure with a professional (and optionally a room) in
+/// `[from, to)`. Uses the same rules and the same SQL predicates as booking, so an offered slot
+/// is bookable unless someone else takes it first. Compliance failures that do not depend on
+/// the date (verification, council, certifications, missing ANVISA) are reported as the same
+/// 422 booking would give; an ANVISA expiry only removes the days after it.
+pub async fn availability(
+    tx: &Tx,
+    actor: &Actor,
+    procedure_id: Uuid,
+    professional_id: Uuid,
+    room_id: Option<Uuid>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, ApiError> {
+    let refs = load_refs(tx, actor.clinic_id, professional_id, procedure_id, room_id).await?;
+    // Date-independent gates first (a far-future date never trips the expiry check).
+    compliance(&refs.pro, &refs.procedure, chrono::NaiveDate::MIN)?;
+    let step = AVAILABILITY_STEP_MINUTES;
+    // Align the first candidate to the grid (…:00, :15, :30, :45 UTC, which are also local
+    // quarter hours in every Brazilian zone).
+    let secs = from.timestamp();
+    let grid = i64::from(step) * 60;
+    let aligned = secs.div_euclid(grid) * grid + if secs.rem_euclid(grid) == 0 { 0 } else { grid };
+    let first = DateTime::<Utc>::from_timestamp(aligned, 0).unwrap_or(from);
+    let slots = repo::free_slots(
+        tx,
+        &repo::SlotQuery {
+            clinic_id: actor.clinic_id,
+            professional_id,
+            room_id,
+            from: first,
+            to,
+            duration_minutes: refs.procedure.duration_minutes,
+            buffer_minutes: buffer_minutes(&refs.pro, &refs.procedure),
+            step_minutes: step,
+        },
+    )
+    .await?;
+    Ok(slots
+        .into_iter()
+        .filter(|s| compliance(&refs.pro, &refs.procedure, s.local_date).is_ok())
+        .map(|s| s.starts_at)
+        .collect())
+}
