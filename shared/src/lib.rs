@@ -11,6 +11,7 @@
 //! - [`db`]: the lazy Postgres pool and the per-request RLS transaction.
 //! - [`ratelimit`]: per-class sliding windows in Redis (or in-process in development).
 //! - [`health`], [`identity`]: the first domains (liveness/readiness, who-am-I).
+//! - [`patients`], [`scheduling`]: patients and consents; catalog and appointments.
 //! - [`runtime`]: the glue that serves a router as a Vercel function.
 
 pub mod audit;
@@ -26,6 +27,7 @@ pub mod identity;
 pub mod patients;
 pub mod ratelimit;
 pub mod runtime;
+pub mod scheduling;
 pub mod state;
 pub mod tenancy;
 
@@ -43,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(identity::router())
         .merge(audit::router())
-        .merge(patients::router());
+        .merge(patients::router())
+        .merge(scheduling::router());
     http::pipeline(routes, state)
 }

@@ -18,4 +18,5 @@ mod outages;
 mod patients;
 mod pipeline;
 mod ratelimit;
+mod scheduling;
 mod tenancy;

@@ -47,3 +47,5 @@ param!(Vec<uuid::Uuid> => Type::UUID_ARRAY);
 param!(serde_json::Value => Type::JSONB);
 param!(chrono::DateTime<chrono::Utc> => Type::TIMESTAMPTZ);
 param!(chrono::NaiveDate => Type::DATE);
+param!(chrono::NaiveTime => Type::TIME);
+param!(Vec<i16> => Type::INT2_ARRAY);

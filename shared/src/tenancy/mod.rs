@@ -94,6 +94,8 @@ pub enum Action {
     AppointmentsRead,
     /// Book, move, cancel appointments.
     AppointmentsWrite,
+    /// Read professionals, rooms and procedures (the back office; patients book through staff).
+    CatalogRead,
     /// Manage professionals, rooms and procedures.
     CatalogWrite,
     /// Override a clinical safety finding (with a reason, audited).
@@ -102,7 +104,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the permission-table test.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::ClinicRead,
         Action::MembersRead,
         Action::PatientsRead,
@@ -113,6 +115,7 @@ impl Action {
         Action::AuditRead,
         Action::AppointmentsRead,
         Action::AppointmentsWrite,
+        Action::CatalogRead,
         Action::CatalogWrite,
         Action::ClinicalOverride,
     ];
@@ -135,6 +138,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
         &[Admin, Clinician, Staff, Patient],
     ),
     (Action::AppointmentsWrite, &[Admin, Clinician, Staff]),
+    (Action::CatalogRead, &[Admin, Clinician, Staff]),
     (Action::CatalogWrite, &[Admin]),
     (Action::ClinicalOverride, &[Admin, Clinician]),
 ];
@@ -182,6 +186,7 @@ pub mod perm {
         AuditRead => false,
         AppointmentsRead => true,
         AppointmentsWrite => true,
+        CatalogRead => false,
         CatalogWrite => false,
         ClinicalOverride => true,
     );
@@ -396,6 +401,7 @@ mod tests {
             (Action::AuditRead, [true, false, false, false]),
             (Action::AppointmentsRead, [true, true, true, true]),
             (Action::AppointmentsWrite, [true, true, true, false]),
+            (Action::CatalogRead, [true, true, true, false]),
             (Action::CatalogWrite, [true, false, false, false]),
             (Action::ClinicalOverride, [true, true, false, false]),
         ];

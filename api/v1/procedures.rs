@@ -1,0 +1,5 @@
+//! `GET|POST /v1/procedures` — list and create catalog procedures.
+#[tokio::main]
+async fn main() -> Result<(), neonpro::runtime::Error> {
+    neonpro::runtime::serve(neonpro::scheduling::router()).await
+}

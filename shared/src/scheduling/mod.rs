@@ -1,0 +1,16 @@
+//! Scheduling (issue "Scheduling: professionals, procedure catalog, appointments that cannot
+//! double-book, multi-session treatment plans"): `model` parses input, `catalog` and `service`
+//! hold the rules, `repo`/`appointment_repo` the SQL, `routes` the HTTP.
+//!
+//! The one invariant this module exists for — a professional (buffer included) or a room is
+//! never booked twice — is enforced by PostgreSQL exclusion constraints, not by a check in
+//! Rust; the code here only explains a refusal (every blocking appointment, 409).
+
+mod appointment_repo;
+pub mod catalog;
+pub mod model;
+mod repo;
+mod routes;
+pub mod service;
+
+pub use routes::router;

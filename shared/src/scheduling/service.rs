@@ -1,0 +1,716 @@
+//! Appointment rules: compliance gates (council verification, certifications, ANVISA), local
+//! working hours and time off (admin override, audited), the status machine, and the
+//! database-enforced no-double-booking with a 409 that lists every blocking appointment.
+//!
+//! The overlap check is **not** a query before the insert (two requests could both pass it):
+//! the insert itself is refused by the exclusion constraints. On SQLSTATE 23P01 the service
+//! rolls back to a savepoint and only then lists the blocking appointments, in the same
+//! transaction; under READ COMMITTED that listing sees the committed winner.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+use super::appointment_repo::{self as repo, AppointmentRow, Conflict, ListFilter};
+use super::model::{ANVISA_REQUIRED, NewAppointment, Reschedule, Status};
+use super::repo::{self as catalog, ProcedureRow, ProfessionalRow};
+use crate::audit::{self, Event, Outcome, Risk};
+use crate::crypto::{FieldCipher, Place};
+use crate::db::{Tx, map_pg_error};
+use crate::error::{ApiError, Msg};
+use crate::tenancy::{Actor, Role};
+
+const TABLE: &str = "appointments";
+
+/// An appointment with its note decrypted (in memory for the request only).
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    pub row: AppointmentRow,
+    pub notes: Option<String>,
+}
+
+fn unprocessable(code: &'static str, detail: Msg, extra: Option<Value>) -> ApiError {
+    ApiError::Unprocessable {
+        code,
+        detail,
+        extra,
+    }
+}
+
+fn reference(field: &str) -> ApiError {
+    ApiError::field(
+        field,
+        "not_found",
+        Msg::new(
+            "Registro não encontrado nesta clínica ou inativo.",
+            "Record not found in this clinic, or inactive.",
+        ),
+    )
+}
+
+/// The buffer blocked after an appointment: the larger of the professional's default and the
+/// procedure's own (cleaning a laser room takes longer than a toxin touch-up).
+pub fn buffer_minutes(pro: &ProfessionalRow, procedure: &ProcedureRow) -> i32 {
+    pro.buffer_minutes.max(procedure.buffer_after_minutes)
+}
+
+/// The compliance gates of a booking (422): a verified, active professional of an allowed
+/// council holding every required certification, and a present, unexpired ANVISA registration
+/// for categories that need one.
+pub fn compliance(
+    pro: &ProfessionalRow,
+    procedure: &ProcedureRow,
+    local_date: chrono::NaiveDate,
+) -> Result<(), ApiError> {
+    if !pro.active || pro.verification_status != "verified" {
+        return Err(unprocessable(
+            "professional_not_verified",
+            Msg::new(
+                "O registro do profissional no conselho não está verificado e ativo.",
+                "The professional's council registration is not verified and active.",
+            ),
+            Some(json!({ "verificationStatus": pro.verification_status, "active": pro.active })),
+        ));
+    }
+    if !procedure.allowed_councils.is_empty() && !procedure.allowed_councils.contains(&pro.council)
+    {
+        return Err(unprocessable(
+            "council_not_allowed",
+            Msg::new(
+                "O conselho do profissional não permite realizar este procedimento.",
+                "The professional's council does not allow this procedure.",
+            ),
+            Some(json!({ "council": pro.council, "allowedCouncils": procedure.allowed_councils })),
+        ));
+    }
+    let missing: Vec<&String> = procedure
+        .required_certifications
+        .iter()
+        .filter(|c| !pro.certifications.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(unprocessable(
+            "missing_certification",
+            Msg::new(
+                "O profissional não possui as certificações exigidas pelo procedimento.",
+                "The professional lacks certifications the procedure requires.",
+            ),
+            Some(json!({ "missing": missing })),
+        ));
+    }
+    if ANVISA_REQUIRED.contains(&procedure.category.as_str()) {
+        if procedure.anvisa_registration.is_none() {
+            return Err(unprocessable(
+                "anvisa_registration_missing",
+                Msg::new(
+                    "O procedimento exige registro ANVISA do produto ou equipamento.",
+                    "The procedure requires an ANVISA registration of its product or device.",
+                ),
+                None,
+            ));
+        }
+        if procedure.anvisa_expires_on.is_some_and(|d| d < local_date) {
+            return Err(unprocessable(
+                "anvisa_registration_expired",
+                Msg::new(
+                    "O registro ANVISA do produto ou equipamento está vencido na data do atendimento.",
+                    "The ANVISA registration of the product or device is expired on the appointment date.",
+                ),
+                Some(json!({ "expiresOn": procedure.anvisa_expires_on })),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn conflict_error(conflicts: &[Conflict]) -> ApiError {
+    let list: Vec<Value> = conflicts
+        .iter()
+        .map(|c| {
+            let mut resources = Vec::new();
+            if c.professional {
+                resources.push("professional");
+            }
+            if c.room {
+                resources.push("room");
+            }
+            json!({
+                "appointmentId": c.id,
+                "startsAt": c.starts_at,
+                "endsAt": c.ends_at,
+                "blockedUntil": c.blocked_until,
+                "resources": resources,
+            })
+        })
+        .collect();
+    ApiError::Conflict {
+        code: "appointment_conflict",
+        detail: Msg::new(
+            "O horário conflita com outros agendamentos do profissional ou da sala.",
+            "The slot conflicts with other appointments of the professional or room.",
+        ),
+        extra: Some(json!({ "conflicts": list })),
+    }
+}
+
+fn is_exclusion(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::EXCLUSION_VIOLATION)
+}
+
+/// Loaded references of a booking.
+struct Refs {
+    pro: ProfessionalRow,
+    procedure: ProcedureRow,
+}
+
+async fn load_refs(
+    tx: &Tx,
+    clinic_id: Uuid,
+    professional_id: Uuid,
+    procedure_id: Uuid,
+    room_id: Option<Uuid>,
+) -> Result<Refs, ApiError> {
+    let pro = catalog::find_professional(tx, clinic_id, professional_id)
+        .await?
+        .ok_or_else(|| reference("professionalId"))?;
+    let procedure = catalog::find_procedure(tx, clinic_id, procedure_id)
+        .await?
+        .filter(|p| p.active)
+        .ok_or_else(|| reference("procedureId"))?;
+    if let Some(room_id) = room_id {
+        catalog::find_room(tx, clinic_id, room_id)
+            .await?
+            .filter(|r| r.active)
+            .ok_or_else(|| reference("roomId"))?;
+    }
+    Ok(Refs { pro, procedure })
+}
+
+/// Working hours and time off: 409 with the reason, unless an admin overrides with a reason.
+/// Returns the rules that were overridden (for the audit trail).
+async fn schedule_rules(
+    tx: &Tx,
+    actor: &Actor,
+    professional_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    override_reason: Option<&str>,
+) -> Result<(Vec<&'static str>, chrono::NaiveDate), ApiError> {
+    let facts = repo::slot_facts(tx, actor.clinic_id, professional_id, starts_at, ends_at).await?;
+    let mut broken = Vec::new();
+    if !facts.within_hours {
+        broken.push("outside_working_hours");
+    }
+    if facts.time_off {
+        broken.push("professional_time_off");
+    }
+    if broken.is_empty() {
+        return Ok((broken, facts.local_date));
+    }
+    match override_reason {
+        Some(_) if actor.role == Role::Admin => Ok((broken, facts.local_date)),
+        Some(_) => Err(ApiError::Forbidden {
+            code: "override_forbidden",
+            detail: Msg::new(
+                "Somente administradores podem ignorar a agenda do profissional.",
+                "Only admins may override the professional's schedule.",
+            ),
+        }),
+        None => {
+            let (code, detail) = if facts.time_off {
+                (
+                    "professional_time_off",
+                    Msg::new(
+                        "O profissional está afastado neste horário.",
+                        "The professional is off at this time.",
+                    ),
+                )
+            } else {
+                (
+                    "outside_working_hours",
+                    Msg::new(
+                        "Fora do horário de atendimento do profissional.",
+                        "Outside the professional's working hours.",
+                    ),
+                )
+            };
+            Err(ApiError::Conflict {
+                code,
+                detail,
+                extra: Some(json!({ "reasons": broken })),
+            })
+        }
+    }
+}
+
+async fn audit_override(
+    tx: &Tx,
+    actor: &Actor,
+    a: &AppointmentRow,
+    rules: &[&'static str],
+    reason: &str,
+) -> Result<(), ApiError> {
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(a.patient_id),
+            action: "appointment.override",
+            resource_type: "appointment",
+            resource_id: Some(a.id),
+            outcome: Outcome::Success,
+            risk: Risk::Critical,
+            details: json!({ "rules": rules, "reason": reason }),
+        },
+    )
+    .await
+}
+
+fn seal_notes(
+    cipher: &FieldCipher,
+    row: &AppointmentRow,
+    notes: Option<&str>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    notes
+        .map(|n| {
+            cipher
+                .encrypt_str(&Place::new(TABLE, "notes_enc", row.id, row.clinic_id), n)
+                .map_err(ApiError::internal)
+        })
+        .transpose()
+}
+
+fn open(cipher: &FieldCipher, row: AppointmentRow, role: Role) -> Result<Appointment, ApiError> {
+    let notes = match (&row.notes_enc, role) {
+        (_, Role::Patient) | (None, _) => None,
+        (Some(env), _) => Some(
+            cipher
+                .decrypt_string(&Place::new(TABLE, "notes_enc", row.id, row.clinic_id), env)
+                .map_err(ApiError::internal)?
+                .to_string(),
+        ),
+    };
+    Ok(Appointment { row, notes })
+}
+
+/// How often a guarded write is retried after a deadlock between concurrent bookings.
+const DEADLOCK_RETRIES: usize = 3;
+
+/// Inserts (or, with `version`, moves) under a savepoint; an exclusion violation becomes a
+/// 409 listing every blocking appointment.
+///
+/// Two concurrent bookings of the same slot can each find the other's uncommitted row and wait
+/// for each other; PostgreSQL then aborts one with a deadlock (40P01). That statement is rolled
+/// back to the savepoint and retried: the retry waits for the other transaction and then either
+/// succeeds or meets a committed row (23P01), so a deadlock never surfaces as a 503.
+async fn write_guarded(
+    tx: &Tx,
+    row: &AppointmentRow,
+    actor: &Actor,
+    version: Option<i32>,
+) -> Result<(), ApiError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        repo::savepoint(tx).await?;
+        let result = match version {
+            None => repo::insert(tx, row, actor.user_id).await?.map(|()| 1),
+            Some(v) => repo::update_slot(tx, row, v).await?,
+        };
+        return match result {
+            Ok(1) => Ok(()),
+            Ok(_) => Err(ApiError::PreconditionFailed),
+            Err(e) if is_exclusion(&e) => {
+                repo::rollback_to_savepoint(tx).await?;
+                let conflicts = repo::conflicts(tx, row, version.map(|_| row.id)).await?;
+                Err(conflict_error(&conflicts))
+            }
+            Err(e) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
+                repo::rollback_to_savepoint(tx).await?;
+                continue;
+            }
+            Err(e) => Err(map_pg_error(e)),
+        };
+    }
+}
+
+fn is_deadlock(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+/// Books an appointment (see the module doc for the order of checks).
+pub async fn book(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    input: &NewAppointment,
+) -> Result<Appointment, ApiError> {
+    match repo::patient_state(tx, actor.clinic_id, input.patient_id).await? {
+        None => return Err(reference("patientId")),
+        Some(true) => {
+            return Err(ApiError::Conflict {
+                code: "patient_restricted",
+                detail: Msg::new(
+                    "O cadastro está bloqueado (LGPD) e não pode ser usado.",
+                    "The record is restricted (LGPD) and cannot be used.",
+                ),
+                extra: None,
+            });
+        }
+        Some(false) => {}
+    }
+    let refs = load_refs(
+        tx,
+        actor.clinic_id,
+        input.professional_id,
+        input.procedure_id,
+        input.room_id,
+    )
+    .await?;
+    let ends_at = input
+        .ends_at
+        .unwrap_or(input.starts_at + Duration::minutes(i64::from(refs.procedure.duration_minutes)));
+    let buffer = buffer_minutes(&refs.pro, &refs.procedure);
+    let (overridden, local_date) = schedule_rules(
+        tx,
+        actor,
+        input.professional_id,
+        input.starts_at,
+        ends_at,
+        input.schedule_override.as_deref(),
+    )
+    .await?;
+    compliance(&refs.pro, &refs.procedure, local_date)?;
+    let now = Utc::now();
+    let mut row = AppointmentRow {
+        id: Uuid::new_v4(),
+        clinic_id: actor.clinic_id,
+        patient_id: input.patient_id,
+        professional_id: input.professional_id,
+        room_id: input.room_id,
+        procedure_id: input.procedure_id,
+        starts_at: input.starts_at,
+        ends_at,
+        blocked_until: ends_at + Duration::minutes(i64::from(buffer)),
+        kind: input.kind.clone(),
+        status: Status::Scheduled.as_str().to_owned(),
+        notes_enc: None,
+        cancel_reason: None,
+        cancelled_at: None,
+        overridden: !overridden.is_empty(),
+        treatment_plan_id: None,
+        session_number: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    row.notes_enc = seal_notes(cipher, &row, input.notes.as_deref())?;
+    write_guarded(tx, &row, actor, None).await?;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(row.patient_id),
+            action: "appointment.create",
+            resource_type: "appointment",
+            resource_id: Some(row.id),
+            outcome: Outcome::Success,
+            risk: Risk::Medium,
+            details: json!({
+                "professionalId": row.professional_id,
+                "procedureId": row.procedure_id,
+                "roomId": row.room_id,
+                "overridden": row.overridden,
+            }),
+        },
+    )
+    .await?;
+    if let Some(reason) = &input.schedule_override
+        && !overridden.is_empty()
+    {
+        audit_override(tx, actor, &row, &overridden, reason).await?;
+    }
+    Ok(Appointment {
+        notes: input.notes.clone(),
+        row,
+    })
+}
+
+async fn load(
+    tx: &Tx,
+    actor: &Actor,
+    id: Uuid,
+    for_update: bool,
+) -> Result<AppointmentRow, ApiError> {
+    repo::find(tx, actor.clinic_id, id, for_update)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+fn invalid_transition(from: &str, to: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "invalid_status_transition",
+        detail: Msg::new(
+            "Esta mudança de status não é permitida.",
+            "This status change is not allowed.",
+        ),
+        extra: Some(json!({ "from": from, "to": to })),
+    }
+}
+
+/// Moves an appointment to a new time (and optionally professional/room) if `version` is
+/// current, re-running every booking rule.
+pub async fn reschedule(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    id: Uuid,
+    version: i32,
+    input: &Reschedule,
+) -> Result<Appointment, ApiError> {
+    let mut row = load(tx, actor, id, true).await?;
+    if row.version != version {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let status = Status::parse(&row.status).unwrap_or(Status::Completed);
+    if !matches!(status, Status::Scheduled | Status::Confirmed) {
+        return Err(invalid_transition(&row.status, "rescheduled"));
+    }
+    let professional_id = input.professional_id.unwrap_or(row.professional_id);
+    let room_id = input.room_id.or(row.room_id);
+    let refs = load_refs(
+        tx,
+        actor.clinic_id,
+        professional_id,
+        row.procedure_id,
+        room_id,
+    )
+    .await?;
+    let ends_at = input
+        .ends_at
+        .unwrap_or(input.starts_at + Duration::minutes(i64::from(refs.procedure.duration_minutes)));
+    let (overridden, local_date) = schedule_rules(
+        tx,
+        actor,
+        professional_id,
+        input.starts_at,
+        ends_at,
+        input.schedule_override.as_deref(),
+    )
+    .await?;
+    compliance(&refs.pro, &refs.procedure, local_date)?;
+    let before = (row.starts_at, row.ends_at, row.professional_id, row.room_id);
+    row.professional_id = professional_id;
+    row.room_id = room_id;
+    row.starts_at = input.starts_at;
+    row.ends_at = ends_at;
+    row.blocked_until =
+        ends_at + Duration::minutes(i64::from(buffer_minutes(&refs.pro, &refs.procedure)));
+    row.overridden = !overridden.is_empty();
+    write_guarded(tx, &row, actor, Some(version)).await?;
+    row.version += 1;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(row.patient_id),
+            action: "appointment.reschedule",
+            resource_type: "appointment",
+            resource_id: Some(row.id),
+            outcome: Outcome::Success,
+            risk: Risk::Medium,
+            details: json!({
+                "from": { "startsAt": before.0, "endsAt": before.1, "professionalId": before.2, "roomId": before.3 },
+                "to": { "startsAt": row.starts_at, "endsAt": row.ends_at, "professionalId": row.professional_id, "roomId": row.room_id },
+                "version": row.version,
+            }),
+        },
+    )
+    .await?;
+    if let Some(reason) = &input.schedule_override
+        && !overridden.is_empty()
+    {
+        audit_override(tx, actor, &row, &overridden, reason).await?;
+    }
+    let row = load(tx, actor, id, false).await?;
+    open(cipher, row, actor.role)
+}
+
+/// Applies a status change allowed by the status machine (409 otherwise).
+pub async fn change_status(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    id: Uuid,
+    next: Status,
+    reason: Option<&str>,
+) -> Result<Appointment, ApiError> {
+    let row = load(tx, actor, id, true).await?;
+    let current = Status::parse(&row.status)
+        .ok_or_else(|| ApiError::internal(std::io::Error::other("unknown stored status")))?;
+    if !current.can_become(next) {
+        return Err(invalid_transition(current.as_str(), next.as_str()));
+    }
+    repo::update_status(tx, actor.clinic_id, id, next.as_str(), reason).await?;
+    let action = if next == Status::Cancelled {
+        "appointment.cancel"
+    } else {
+        "appointment.status"
+    };
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(row.patient_id),
+            action,
+            resource_type: "appointment",
+            resource_id: Some(id),
+            outcome: Outcome::Success,
+            risk: Risk::Medium,
+            details: json!({ "from": current.as_str(), "to": next.as_str(), "reason": reason }),
+        },
+    )
+    .await?;
+    let row = load(tx, actor, id, false).await?;
+    open(cipher, row, actor.role)
+}
+
+/// Reads one appointment (audited: it reveals a patient's procedure).
+pub async fn get(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Appointment, ApiError> {
+    let row = load(tx, actor, id, false).await?;
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(row.patient_id),
+            action: "appointment.read",
+            resource_type: "appointment",
+            resource_id: Some(id),
+            outcome: Outcome::Success,
+            risk: Risk::Low,
+            details: json!({}),
+        },
+    )
+    .await?;
+    open(cipher, row, actor.role)
+}
+
+/// One page of appointments (audited with the ids returned).
+pub async fn list(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    filter: &ListFilter,
+) -> Result<(Vec<Appointment>, bool), ApiError> {
+    let mut f = filter.clone();
+    f.limit = filter.limit + 1;
+    let mut rows = repo::list(tx, actor.clinic_id, &f).await?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(filter.limit as usize);
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: filter.patient_id,
+            action: "appointment.list",
+            resource_type: "appointment",
+            resource_id: None,
+            outcome: Outcome::Success,
+            risk: Risk::Low,
+            details: json!({ "count": rows.len(), "ids": rows.iter().map(|r| r.id).collect::<Vec<_>>() }),
+        },
+    )
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| open(cipher, r, actor.role))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, more))
+}
+
+/// The JSON of an appointment (`notes` only for staff, clinicians and admins).
+pub fn appointment_json(a: &Appointment, role: Role) -> Value {
+    let r = &a.row;
+    let mut v = json!({
+        "id": r.id,
+        "patientId": r.patient_id,
+        "professionalId": r.professional_id,
+        "roomId": r.room_id,
+        "procedureId": r.procedure_id,
+        "startsAt": r.starts_at,
+        "endsAt": r.ends_at,
+        "blockedUntil": r.blocked_until,
+        "type": r.kind,
+        "status": r.status,
+        "cancelReason": r.cancel_reason,
+        "cancelledAt": r.cancelled_at,
+        "overridden": r.overridden,
+        "treatmentPlanId": r.treatment_plan_id,
+        "sessionNumber": r.session_number,
+        "version": r.version,
+        "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+    });
+    if role != Role::Patient
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("notes".into(), json!(a.notes));
+    }
+    v
+}
+
+/// Grid of offered start times, in minutes.
+pub const AVAILABILITY_STEP_MINUTES: i32 = 15;
+/// Longest window one availability search may cover.
+pub const AVAILABILITY_MAX_DAYS: i64 = 14;
+
+/// Free start times for a procedure with a professional (and optionally a room) in
+/// `[from, to)`. Uses the same rules and the same SQL predicates as booking, so an offered slot
+/// is bookable unless someone else takes it first. Compliance failures that do not depend on
+/// the date (verification, council, certifications, missing ANVISA) are reported as the same
+/// 422 booking would give; an ANVISA expiry only removes the days after it.
+pub async fn availability(
+    tx: &Tx,
+    actor: &Actor,
+    procedure_id: Uuid,
+    professional_id: Uuid,
+    room_id: Option<Uuid>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, ApiError> {
+    let refs = load_refs(tx, actor.clinic_id, professional_id, procedure_id, room_id).await?;
+    // Date-independent gates first (a far-future date never trips the expiry check).
+    compliance(&refs.pro, &refs.procedure, chrono::NaiveDate::MIN)?;
+    let step = AVAILABILITY_STEP_MINUTES;
+    // Align the first candidate to the grid (…:00, :15, :30, :45 UTC, which are also local
+    // quarter hours in every Brazilian zone).
+    let secs = from.timestamp();
+    let grid = i64::from(step) * 60;
+    let aligned = secs.div_euclid(grid) * grid + if secs.rem_euclid(grid) == 0 { 0 } else { grid };
+    let first = DateTime::<Utc>::from_timestamp(aligned, 0).unwrap_or(from);
+    let slots = repo::free_slots(
+        tx,
+        &repo::SlotQuery {
+            clinic_id: actor.clinic_id,
+            professional_id,
+            room_id,
+            from: first,
+            to,
+            duration_minutes: refs.procedure.duration_minutes,
+            buffer_minutes: buffer_minutes(&refs.pro, &refs.procedure),
+            step_minutes: step,
+        },
+    )
+    .await?;
+    Ok(slots
+        .into_iter()
+        .filter(|s| compliance(&refs.pro, &refs.procedure, s.local_date).is_ok())
+        .map(|s| s.starts_at)
+        .collect())
+}
