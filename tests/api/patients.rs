@@ -857,6 +857,7 @@ async fn db_audit_chains_stay_valid_under_200_concurrent_writes_across_two_clini
         ("DB_POOL_MAX", "8"),
         ("REQUEST_TIMEOUT_MS", "120000"),
         ("DB_ACQUIRE_TIMEOUT_MS", "30000"),
+        ("DB_CONNECT_TIMEOUT_MS", "30000"),
         ("DB_STATEMENT_TIMEOUT_MS", "30000"),
     ]));
     let mut tasks = Vec::new();
@@ -873,11 +874,15 @@ async fn db_audit_chains_stay_valid_under_200_concurrent_writes_across_two_clini
                 &[],
             )
             .await;
-            res.status.as_u16()
+            (
+                res.status.as_u16(),
+                String::from_utf8_lossy(&res.body).into_owned(),
+            )
         }));
     }
     for t in tasks {
-        assert_eq!(t.await.unwrap(), 201);
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 201, "{body}");
     }
     for (clinic, admin_user) in [(w.a, w.a_admin), (w.b, w.b_admin)] {
         let v = call(
