@@ -28,6 +28,7 @@ pub mod ratelimit;
 pub mod runtime;
 pub mod state;
 pub mod tenancy;
+pub mod trpc;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
@@ -39,10 +40,15 @@ use axum::Router;
 /// Tests drive this in-process; `scripts/dev` serves the same routers one function per file through
 /// `vercel dev`, so moving to fewer functions later is a configuration change.
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
+    http::pipeline(routes(), state)
+}
+
+/// Every domain router merged (REST and `/trpc`), without the pipeline.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .merge(health::router())
         .merge(identity::router())
         .merge(audit::router())
-        .merge(patients::router());
-    http::pipeline(routes, state)
+        .merge(patients::router())
+        .merge(trpc::router())
 }

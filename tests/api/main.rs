@@ -17,3 +17,4 @@ mod patients;
 mod pipeline;
 mod ratelimit;
 mod tenancy;
+mod trpc;

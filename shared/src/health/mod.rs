@@ -33,8 +33,37 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-async fn liveness(Extension(rid): Extension<RequestId>) -> Json<Value> {
-    Json(json!({ "status": "ok", "requestId": rid.0, "timestamp": now() }))
+/// The liveness report (`GET /health`, tRPC `health`).
+#[derive(Debug, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: String,
+    pub request_id: String,
+    /// RFC 3339, milliseconds, UTC.
+    pub timestamp: String,
+}
+
+fn liveness_report(request_id: String) -> Liveness {
+    Liveness {
+        status: "ok".to_owned(),
+        request_id,
+        timestamp: now(),
+    }
+}
+
+async fn liveness(Extension(rid): Extension<RequestId>) -> Json<Liveness> {
+    Json(liveness_report(rid.0))
+}
+
+/// The health procedure: liveness, public (general rate-limit class).
+pub fn procedures() -> Vec<crate::trpc::Procedure> {
+    vec![crate::trpc::query(
+        "health",
+        Policy::public(RateClass::General),
+        |ctx: crate::trpc::Ctx, _: ()| async move { Ok(liveness_report(ctx.request_id())) },
+    )]
 }
 
 fn ms(d: Duration) -> f64 {

@@ -31,6 +31,40 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     }
 }
 
+impl<T> ts_rs::IsOption for Patch<T> {
+    type Inner = T;
+}
+
+/// In TypeScript a [`Patch`] is an optional, nullable field (`field?: T | null`).
+impl<T: ts_rs::TS> ts_rs::TS for Patch<T> {
+    type WithoutGenerics = Self;
+    type OptionInnerType = T;
+    const IS_OPTION: bool = true;
+
+    fn name(cfg: &ts_rs::Config) -> String {
+        <Option<T> as ts_rs::TS>::name(cfg)
+    }
+
+    fn inline(cfg: &ts_rs::Config) -> String {
+        <Option<T> as ts_rs::TS>::inline(cfg)
+    }
+
+    fn visit_dependencies(v: &mut impl ts_rs::TypeVisitor)
+    where
+        Self: 'static,
+    {
+        <T as ts_rs::TS>::visit_dependencies(v);
+    }
+
+    fn visit_generics(v: &mut impl ts_rs::TypeVisitor)
+    where
+        Self: 'static,
+    {
+        <T as ts_rs::TS>::visit_generics(v);
+        v.visit::<T>();
+    }
+}
+
 impl<T> Patch<T> {
     /// Whether the body mentioned this field.
     pub fn is_present(&self) -> bool {
@@ -39,8 +73,9 @@ impl<T> Patch<T> {
 }
 
 /// Postal address (Brazilian format).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct AddressInput {
     pub street: String,
     pub number: Option<String>,
@@ -52,8 +87,9 @@ pub struct AddressInput {
 }
 
 /// Emergency contact.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct EmergencyContactInput {
     pub name: String,
     pub phone: String,
@@ -61,8 +97,9 @@ pub struct EmergencyContactInput {
 }
 
 /// A consent given at intake or later.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct ConsentInput {
     pub purpose: String,
     pub legal_basis: String,
@@ -76,8 +113,9 @@ pub struct ConsentInput {
 
 /// Body of `POST /v1/patients` and `PATCH /v1/patients/{id}`. For PATCH every field is a
 /// [`Patch`]; for POST, `Missing` and `Null` mean the same (not given).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct PatientInput {
     pub full_name: Patch<String>,
     pub social_name: Patch<String>,
@@ -102,8 +140,9 @@ pub struct PatientInput {
 }
 
 /// Validated address.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
 pub struct Address {
     pub street: String,
     pub number: Option<String>,
@@ -115,8 +154,9 @@ pub struct Address {
 }
 
 /// Validated emergency contact (phone in E.164).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
 pub struct EmergencyContact {
     pub name: String,
     pub phone: String,
