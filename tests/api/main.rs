@@ -11,6 +11,7 @@
 mod support;
 
 mod auth;
+mod clients;
 mod e2e;
 mod layout;
 mod patients;

@@ -46,7 +46,6 @@ pub struct AuditListParams {
     /// Opaque cursor from a previous page's `nextCursor`.
     pub cursor: Option<String>,
     /// Page size (1–100, default 50).
-    #[ts(type = "number")]
     pub limit: Option<i64>,
 }
 
@@ -60,7 +59,6 @@ struct AuditCursor {
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct EventResponse {
-    #[ts(type = "number")]
     pub seq: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_id: Uuid,

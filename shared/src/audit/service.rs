@@ -165,7 +165,6 @@ pub struct ChainReport {
     /// Whether every link checks out.
     pub valid: bool,
     /// Events checked.
-    #[ts(type = "number")]
     pub count: i64,
     /// Hash of the last event (hex), when valid.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,7 +172,7 @@ pub struct ChainReport {
     pub head_hash: Option<String>,
     /// The first broken link, when invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[ts(optional, type = "number")]
+    #[ts(optional)]
     pub broken_at_seq: Option<i64>,
     /// Why it is broken: `seq_gap`, `prev_hash_mismatch` or `hash_mismatch`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -115,7 +115,7 @@ pub struct ConsentInput {
 /// [`Patch`]; for POST, `Missing` and `Null` mean the same (not given).
 #[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-#[ts(rename_all = "camelCase", optional_fields)]
+#[ts(rename_all = "camelCase", optional_fields = nullable)]
 pub struct PatientInput {
     pub full_name: Patch<String>,
     pub social_name: Patch<String>,

@@ -182,14 +182,12 @@ pub struct ListParams {
     /// `YYYY-MM-DD`.
     pub birth_date: Option<String>,
     /// Only patients updated at or after this instant.
-    #[ts(type = "string")]
     pub updated_since: Option<DateTime<Utc>>,
     /// Include restricted (LGPD-blocked) records.
     pub include_restricted: Option<bool>,
     /// Opaque cursor from a previous page's `nextCursor`.
     pub cursor: Option<String>,
     /// Page size (1–100, default 50).
-    #[ts(type = "number")]
     pub limit: Option<i64>,
 }
 

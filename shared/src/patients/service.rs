@@ -660,7 +660,6 @@ pub struct PatientView {
     pub id: Uuid,
     pub full_name: String,
     pub social_name: Option<String>,
-    #[ts(type = "string")]
     pub birth_date: NaiveDate,
     pub sex: Option<String>,
     pub gender_identity: Option<String>,
@@ -674,9 +673,7 @@ pub struct PatientView {
     pub language: String,
     /// Optimistic-concurrency version (REST: `ETag`/`If-Match`; tRPC: `version` input).
     pub version: i32,
-    #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
-    #[ts(type = "string")]
     pub updated_at: DateTime<Utc>,
     pub restricted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -698,7 +695,7 @@ pub struct PatientView {
     #[ts(optional)]
     pub fitzpatrick_skin_type: Option<Option<i16>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[ts(optional, type = "string | null")]
+    #[ts(optional)]
     pub last_clinical_entry_at: Option<Option<DateTime<Utc>>>,
 }
 
@@ -763,15 +760,11 @@ pub struct ConsentView {
     pub text_sha256: String,
     pub collection_method: String,
     pub evidence_reference: Option<String>,
-    #[ts(type = "string")]
     pub given_at: DateTime<Utc>,
-    #[ts(type = "string | null")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[ts(type = "string | null")]
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub withdrawal_reason: Option<String>,
     pub recorded_by: Uuid,
-    #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
     /// `active`, `expired` or `withdrawn`.
     #[ts(type = "\"active\" | \"expired\" | \"withdrawn\"")]

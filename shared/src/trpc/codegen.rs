@@ -168,3 +168,26 @@ pub fn router_ts(procedures: &[Procedure]) -> String {
     out.push_str("});\n\n/** The NeonPro tRPC API (`/trpc`). */\nexport type AppRouter = typeof appRouter;\n");
     out
 }
+
+/// REST DTOs not already reached through a procedure's input or output.
+fn rest_dtos() -> Vec<TsFn> {
+    vec![
+        output_type::<crate::patients::WithdrawInput>,
+        output_type::<crate::patients::PatientPage>,
+        output_type::<crate::patients::ConsentList>,
+        output_type::<crate::patients::ListParams>,
+        output_type::<crate::patients::model::PatientInput>,
+        output_type::<crate::audit::AuditPage>,
+        output_type::<crate::audit::ChainReport>,
+        output_type::<crate::health::Liveness>,
+    ]
+}
+
+/// The generated files under `clients/ts/src/`, by file name.
+pub fn typescript_files() -> Vec<(&'static str, String)> {
+    let procedures = super::procedures();
+    vec![
+        ("types.ts", types_ts(&procedures, &rest_dtos())),
+        ("router.ts", router_ts(&procedures)),
+    ]
+}
