@@ -23,6 +23,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod identity;
+pub mod openapi;
 pub mod patients;
 pub mod ratelimit;
 pub mod runtime;
@@ -45,10 +46,14 @@ pub fn app(state: AppState) -> Router {
 
 /// Every domain router merged (REST and `/trpc`), without the pipeline.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(health::router())
-        .merge(identity::router())
-        .merge(audit::router())
-        .merge(patients::router())
-        .merge(trpc::router())
+    rest_routes().into_router().merge(trpc::router())
+}
+
+/// Every REST route with its documentation (the source of `GET /v1/openapi.json`).
+pub fn rest_routes() -> openapi::Routes {
+    health::routes()
+        .merge(identity::routes())
+        .merge(audit::routes())
+        .merge(patients::routes())
+        .merge(openapi::routes())
 }

@@ -14,6 +14,7 @@ mod auth;
 mod clients;
 mod e2e;
 mod layout;
+mod openapi;
 mod patients;
 mod pipeline;
 mod ratelimit;

@@ -8,6 +8,6 @@ mod routes;
 mod rpc;
 mod service;
 
-pub use routes::{AuditListParams, AuditPage, EventResponse, router};
+pub use routes::{AuditListParams, AuditPage, EventResponse, router, routes};
 pub use rpc::procedures;
 pub use service::{ChainReport, Event, Outcome, Risk, link_hash, record, verify};

@@ -13,29 +13,48 @@ use crate::error::ApiError;
 use crate::http::cursor;
 use crate::http::extract::{Json, Query};
 use crate::http::policy::Policy;
+use crate::openapi::{Doc, Routes};
 use crate::ratelimit::RateClass;
 use crate::state::AppState;
 use crate::tenancy::{Tenant, perm};
 
-/// The audit routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The audit routes, with their documentation.
+pub fn routes() -> Routes {
+    let p = Policy::authenticated(RateClass::Healthcare);
+    let verify_policy = p.timeout(VERIFY_TIMEOUT);
+    Routes::new()
         .route(
             "/v1/audit-events",
-            Policy::authenticated(RateClass::Healthcare).on(get(list_events)),
+            p.on(get(list_events)),
+            [Doc::get("List audit events (admins)", Some(p))
+                .id("audit", "listAuditEvents")
+                .clinic()
+                .query::<AuditListParams>()
+                .ok::<AuditPage>(200, "A page of events, newest first.")],
         )
         .route(
             "/v1/audit-events/verify",
-            Policy::authenticated(RateClass::Healthcare)
-                .timeout(VERIFY_TIMEOUT)
-                .on(get(verify_chain)),
+            verify_policy.on(get(verify_chain)),
+            [Doc::get(
+                "Verify the clinic's hash chain (admins)",
+                Some(verify_policy),
+            )
+            .id("audit", "verifyAuditChain")
+            .clinic()
+            .ok::<ChainReport>(200, "The verification report.")],
         )
 }
 
+/// The audit router.
+pub fn router() -> Router<AppState> {
+    routes().into_router()
+}
+
 /// Filters of the audit trail (`GET /v1/audit-events`, tRPC `audit.list`).
-#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[ts(rename_all = "camelCase", optional_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditListParams {
     pub patient_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
@@ -55,7 +74,7 @@ struct AuditCursor {
 }
 
 /// One audit event, hashes in hex.
-#[derive(Debug, Serialize, ts_rs::TS)]
+#[derive(Debug, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct EventResponse {
@@ -73,6 +92,7 @@ pub struct EventResponse {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     #[ts(type = "Record<string, unknown>")]
+    #[schema(value_type = Object)]
     pub details: Value,
     pub prev_hash: String,
     pub hash: String,
@@ -102,7 +122,7 @@ impl From<StoredEvent> for EventResponse {
 }
 
 /// One page of audit events (newest first).
-#[derive(Debug, Serialize, ts_rs::TS)]
+#[derive(Debug, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct AuditPage {

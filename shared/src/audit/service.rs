@@ -158,7 +158,7 @@ pub async fn record(tx: &Tx, actor: &Actor, event: Event) -> Result<(), ApiError
 }
 
 /// The result of walking a chain.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct ChainReport {

@@ -8,5 +8,5 @@ mod routes;
 mod rpc;
 pub mod service;
 
-pub use routes::{ConsentList, ListParams, PatientPage, WithdrawInput, router};
+pub use routes::{ConsentList, ListParams, PatientPage, WithdrawInput, router, routes};
 pub use rpc::procedures;

@@ -31,6 +31,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     }
 }
 
+/// Serialized as the JSON it came from (`Missing` and `Null` both as `null`); only the API's
+/// schema generator needs this.
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Patch::Value(v) => v.serialize(s),
+            Patch::Missing | Patch::Null => s.serialize_none(),
+        }
+    }
+}
+
 impl<T> ts_rs::IsOption for Patch<T> {
     type Inner = T;
 }
@@ -73,7 +84,7 @@ impl<T> Patch<T> {
 }
 
 /// Postal address (Brazilian format).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[ts(rename_all = "camelCase", optional_fields)]
 pub struct AddressInput {
@@ -87,7 +98,7 @@ pub struct AddressInput {
 }
 
 /// Emergency contact.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[ts(rename_all = "camelCase", optional_fields)]
 pub struct EmergencyContactInput {
@@ -97,7 +108,7 @@ pub struct EmergencyContactInput {
 }
 
 /// A consent given at intake or later.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Deserialize, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[ts(rename_all = "camelCase", optional_fields)]
 pub struct ConsentInput {
@@ -113,34 +124,53 @@ pub struct ConsentInput {
 
 /// Body of `POST /v1/patients` and `PATCH /v1/patients/{id}`. For PATCH every field is a
 /// [`Patch`]; for POST, `Missing` and `Null` mean the same (not given).
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[ts(rename_all = "camelCase", optional_fields = nullable)]
 pub struct PatientInput {
+    #[schema(value_type = Option<String>)]
     pub full_name: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub social_name: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub birth_date: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub sex: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub gender_identity: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub cpf: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub email: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub phone: Patch<String>,
+    #[schema(value_type = Option<AddressInput>)]
     pub address: Patch<AddressInput>,
+    #[schema(value_type = Option<EmergencyContactInput>)]
     pub emergency_contact: Patch<EmergencyContactInput>,
+    #[schema(value_type = Option<Vec<String>>)]
     pub allergies: Patch<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
     pub current_medications: Patch<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
     pub conditions: Patch<Vec<String>>,
+    #[schema(value_type = Option<String>)]
     pub clinical_notes: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub pregnancy_status: Patch<String>,
+    #[schema(value_type = Option<i16>)]
     pub fitzpatrick_skin_type: Patch<i16>,
+    #[schema(value_type = Option<String>)]
     pub preferred_contact_channel: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub language: Patch<String>,
     /// Intake consents recorded in the same transaction (POST only).
+    #[schema(value_type = Option<Vec<ConsentInput>>)]
     pub consents: Patch<Vec<ConsentInput>>,
 }
 
 /// Validated address.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct Address {
@@ -154,7 +184,7 @@ pub struct Address {
 }
 
 /// Validated emergency contact (phone in E.164).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct EmergencyContact {

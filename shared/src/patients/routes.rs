@@ -15,33 +15,110 @@ use crate::error::{ApiError, Msg};
 use crate::http::cursor;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::policy::Policy;
+use crate::openapi::{Doc, Routes};
 use crate::ratelimit::RateClass;
 use crate::state::AppState;
 use crate::tenancy::{Action, Role, Tenant, allowed, perm};
 
-/// The patient routes (all in the healthcare rate-limit class).
-pub fn router() -> Router<AppState> {
+/// The patient routes (all in the healthcare rate-limit class), with their documentation.
+pub fn routes() -> Routes {
     let p = Policy::authenticated(RateClass::Healthcare);
-    Router::new()
+    let etag = ("ETag", "The record's version, for `If-Match`.");
+    Routes::new()
         .route(
             "/v1/patients",
             p.on(get(list_patients).post(create_patient)),
+            [
+                Doc::get("List patients", Some(p))
+                    .id("patients", "listPatients")
+                    .describe("Prefer `POST /v1/patients/search` for CPF and name: it keeps personal data out of URLs.")
+                    .clinic()
+                    .query::<ListParams>()
+                    .ok::<PatientPage>(200, "A page of patients, shaped for the caller's role."),
+                Doc::post("Create a patient (with intake consents)", p)
+                    .id("patients", "createPatient")
+                    .clinic()
+                    .body::<PatientInput>(true)
+                    .ok::<service::PatientView>(201, "The created patient.")
+                    .ok_header(etag.0, etag.1)
+                    .ok_header("Location", "The new patient's URL.")
+                    .problems(&[409]),
+            ],
         )
-        .route("/v1/patients/search", p.on(post(search_patients)))
+        .route(
+            "/v1/patients/search",
+            p.on(post(search_patients)),
+            [Doc::post("Search patients", p)
+                .id("patients", "searchPatients")
+                .clinic()
+                .body::<ListParams>(true)
+                .ok::<PatientPage>(200, "A page of patients.")],
+        )
         .route(
             "/v1/patients/{id}",
             p.on(get(get_patient)
                 .patch(update_patient)
                 .delete(restrict_patient)),
+            [
+                Doc::get("Read a patient", Some(p))
+                    .id("patients", "getPatient")
+                    .clinic()
+                    .path_id("id")
+                    .ok::<service::PatientView>(200, "The patient, shaped for the caller's role.")
+                    .ok_header(etag.0, etag.1),
+                Doc::patch("Update a patient", p)
+                    .id("patients", "updatePatient")
+                    .clinic()
+                    .path_id("id")
+                    .if_match()
+                    .body::<PatientInput>(true)
+                    .ok::<service::PatientView>(200, "The updated patient.")
+                    .ok_header(etag.0, etag.1)
+                    .problems(&[409]),
+                Doc::delete("Restrict a patient (LGPD block)", p)
+                    .id("patients", "restrictPatient")
+                    .clinic()
+                    .path_id("id")
+                    .query::<RestrictParams>()
+                    .empty(204, "Restricted."),
+            ],
         )
         .route(
             "/v1/patients/{id}/consents",
             p.on(get(list_consents).post(grant_consent)),
+            [
+                Doc::get("List a patient's consents", Some(p))
+                    .id("consents", "listConsents")
+                    .clinic()
+                    .path_id("id")
+                    .ok::<ConsentList>(200, "The consents."),
+                Doc::post("Record a consent", p)
+                    .id("consents", "grantConsent")
+                    .clinic()
+                    .path_id("id")
+                    .body::<ConsentInput>(true)
+                    .ok::<service::ConsentView>(201, "The recorded consent.")
+                    .ok_header("Location", "The consent's URL.")
+                    .problems(&[409]),
+            ],
         )
         .route(
             "/v1/patients/{id}/consents/{consent_id}/withdraw",
             p.on(post(withdraw_consent)),
+            [Doc::post("Withdraw a consent", p)
+                .id("consents", "withdrawConsent")
+                .clinic()
+                .path_id("id")
+                .path_id("consent_id")
+                .body::<WithdrawInput>(false)
+                .ok::<service::ConsentView>(200, "The withdrawn consent.")
+                .problems(&[409])],
         )
+}
+
+/// The patient router.
+pub fn router() -> Router<AppState> {
+    routes().into_router()
 }
 
 pub(super) fn keys(state: &AppState) -> Keys<'_> {
@@ -139,9 +216,12 @@ async fn update_patient(
     ))
 }
 
-#[derive(Deserialize)]
+/// Query of `DELETE /v1/patients/{id}`.
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct RestrictParams {
+    /// Reason code (default `lgpd_erasure_request`).
     reason: Option<String>,
 }
 
@@ -171,9 +251,10 @@ pub(super) fn restriction_reason(reason: Option<String>) -> Result<String, ApiEr
 
 /// Filters shared by `GET /v1/patients` and `POST /v1/patients/search`. Prefer the POST form
 /// for CPF and name: it keeps personal data out of URLs (and so out of proxies' access logs).
-#[derive(Debug, Deserialize, Default, ts_rs::TS)]
+#[derive(Debug, Deserialize, Default, ts_rs::TS, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[ts(rename_all = "camelCase", optional_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Name prefix (accents and case ignored).
     pub name: Option<String>,
@@ -192,7 +273,7 @@ pub struct ListParams {
 }
 
 /// One page of patients.
-#[derive(Debug, Serialize, ts_rs::TS)]
+#[derive(Debug, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct PatientPage {
@@ -202,7 +283,7 @@ pub struct PatientPage {
 }
 
 /// A patient's consents.
-#[derive(Debug, Serialize, ts_rs::TS)]
+#[derive(Debug, Serialize, ts_rs::TS, utoipa::ToSchema)]
 pub struct ConsentList {
     pub items: Vec<service::ConsentView>,
 }
@@ -351,7 +432,7 @@ pub(super) async fn consents(
     })
 }
 
-#[derive(Debug, Deserialize, Default, ts_rs::TS)]
+#[derive(Debug, Deserialize, Default, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[ts(optional_fields)]
 pub struct WithdrawInput {

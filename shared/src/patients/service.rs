@@ -653,7 +653,7 @@ pub fn view_name(role: Role) -> &'static str {
 
 /// A patient as a role sees it (REST and tRPC share this shape). Clinical fields are absent
 /// (not `null`) for roles that may not see them.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct PatientView {
@@ -748,7 +748,7 @@ pub fn shape(p: &Patient, role: Role) -> PatientView {
 }
 
 /// A consent with its derived status.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(rename_all = "camelCase")]
 pub struct ConsentView {
