@@ -65,6 +65,8 @@ pub struct AuditListParams {
     /// Opaque cursor from a previous page's `nextCursor`.
     pub cursor: Option<String>,
     /// Page size (1–100, default 50).
+    #[schema(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

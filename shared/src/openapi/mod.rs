@@ -294,6 +294,14 @@ impl Doc {
         self
     }
 
+    /// A success response whose body is any JSON object.
+    pub fn ok_object(mut self, description: &'static str) -> Self {
+        let object: Schema = ObjectBuilder::new().schema_type(Type::Object).into();
+        self.oks
+            .push((200, description, Some(object.into()), "application/json"));
+        self
+    }
+
     /// A header on success responses (`ETag`, `Location`).
     pub fn ok_header(mut self, name: &'static str, description: &'static str) -> Self {
         self.ok_headers.push((name, description));
@@ -566,7 +574,7 @@ pub fn routes() -> Routes {
             p.on(get(|| async { document_response() })),
             [Doc::get("This OpenAPI 3.1 document", Some(p))
                 .id("docs", "getOpenApi")
-                .ok_text("application/json", "The OpenAPI document.")],
+                .ok_object("The OpenAPI document.")],
         )
         .route(
             "/v1/docs",

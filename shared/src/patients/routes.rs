@@ -80,7 +80,8 @@ pub fn routes() -> Routes {
                     .clinic()
                     .path_id("id")
                     .query::<RestrictParams>()
-                    .empty(204, "Restricted."),
+                    .empty(204, "Restricted.")
+                    .problems(&[409]),
             ],
         )
         .route(
@@ -269,6 +270,8 @@ pub struct ListParams {
     /// Opaque cursor from a previous page's `nextCursor`.
     pub cursor: Option<String>,
     /// Page size (1–100, default 50).
+    #[schema(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
