@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::auth::AuthContext;
-use crate::error::{ApiError, FieldError, Lang, Msg};
+use crate::error::{ApiError, Lang, Msg};
 use crate::http::log::LoggedUser;
 use crate::http::policy::{
     Access, Policy, authenticate, client_ip, ip_identity, rate_limit_headers, unavailable_error,
@@ -42,6 +42,10 @@ use crate::tenancy::{Tenant, perm};
 
 /// Largest batch accepted (more → 400 `BAD_REQUEST`).
 pub const MAX_BATCH: usize = 20;
+
+/// Time budget of a whole batch (calls run one after another; a call past it is a `TIMEOUT`),
+/// below the function's `maxDuration` (30 s in vercel.json).
+pub const BATCH_BUDGET: Duration = Duration::from_secs(25);
 
 /// Query (GET) or mutation (POST).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,6 +404,7 @@ async fn handle(req: Request) -> Response {
     let mut retry_after: Option<u64> = None;
     let mut allow: Option<&'static str> = None;
     let mut internal: Option<String> = None;
+    let deadline = tokio::time::Instant::now() + BATCH_BUDGET;
     for (i, call) in calls.iter().enumerate() {
         let outcome: Result<Value, ApiError> = async {
             let Some(p) = call.procedure else {
@@ -447,7 +452,11 @@ async fn handle(req: Request) -> Response {
                 state: state.clone(),
                 parts: proc_parts.clone(),
             };
-            let budget = p.policy.timeout.unwrap_or(state.config().request_timeout);
+            let budget = p
+                .policy
+                .timeout
+                .unwrap_or(state.config().request_timeout)
+                .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
             match tokio::time::timeout(budget, (p.handler)(ctx, input)).await {
                 Ok(r) => r,
                 Err(_) => Err(ApiError::Timeout),
@@ -512,12 +521,4 @@ fn malformed() -> ApiError {
         "A entrada não é um JSON válido.",
         "The input is not valid JSON.",
     ))
-}
-
-/// A field error for a single named field (helper for procedure adapters).
-pub fn field(field: &str, code: &'static str, message: Msg) -> ApiError {
-    ApiError::InvalidInput {
-        code: "invalid_input",
-        fields: vec![FieldError::new(field, code, message)],
-    }
 }
