@@ -432,7 +432,7 @@ impl ApiError {
 }
 
 /// The wire shape of an error (RFC 9457 plus `code`, `requestId`, `errors`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
@@ -453,11 +453,12 @@ pub struct Problem {
     pub errors: Option<Vec<ProblemField>>,
     /// Domain-specific details (conflict lists and the like).
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    #[schema(ignore)]
     pub extra: Option<serde_json::Value>,
 }
 
 /// One entry of a problem's `errors`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemField {
     /// JSON path of the field.
     pub field: String,

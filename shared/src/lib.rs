@@ -24,12 +24,14 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod identity;
+pub mod openapi;
 pub mod patients;
 pub mod ratelimit;
 pub mod runtime;
 pub mod scheduling;
 pub mod state;
 pub mod tenancy;
+pub mod trpc;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
@@ -41,11 +43,20 @@ use axum::Router;
 /// Tests drive this in-process; `scripts/dev` serves the same routers one function per file through
 /// `vercel dev`, so moving to fewer functions later is a configuration change.
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
-        .merge(health::router())
-        .merge(identity::router())
-        .merge(audit::router())
-        .merge(patients::router())
-        .merge(scheduling::router());
-    http::pipeline(routes, state)
+    http::pipeline(routes(), state)
+}
+
+/// Every domain router merged (REST and `/trpc`), without the pipeline.
+pub fn routes() -> Router<AppState> {
+    rest_routes().into_router().merge(trpc::router())
+}
+
+/// Every REST route with its documentation (the source of `GET /v1/openapi.json`).
+pub fn rest_routes() -> openapi::Routes {
+    health::routes()
+        .merge(identity::routes())
+        .merge(audit::routes())
+        .merge(patients::routes())
+        .merge(scheduling::routes())
+        .merge(openapi::routes())
 }

@@ -12,11 +12,14 @@ mod support;
 
 mod auth;
 mod bench;
+mod clients;
 mod e2e;
 mod layout;
+mod openapi;
 mod outages;
 mod patients;
 mod pipeline;
 mod ratelimit;
 mod scheduling;
 mod tenancy;
+mod trpc;

@@ -49,7 +49,7 @@ async fn call(
 }
 
 /// Valid CPFs for tests (check digits computed, not repeated digits).
-fn cpf(n: u32) -> String {
+pub(crate) fn cpf(n: u32) -> String {
     let base = format!("{:09}", 100_000_000 + n * 7919 % 800_000_000);
     let d: Vec<u32> = base.chars().map(|c| c.to_digit(10).unwrap()).collect();
     let dv = |digits: &[u32], start: u32| {
@@ -68,7 +68,7 @@ fn cpf(n: u32) -> String {
     format!("{base}{d1}{d2}")
 }
 
-fn new_patient(cpf_digits: &str) -> Value {
+pub(crate) fn new_patient(cpf_digits: &str) -> Value {
     json!({
         "fullName": "Conceição Araújo",
         "socialName": "Ceça",

@@ -752,3 +752,237 @@ async fn db_scheduling_availability_never_offers_a_slot_that_booking_rejects() {
         assert!(!slots.iter().any(|s| s.ends_with("T10:45:00Z")));
     }
 }
+
+/// tRPC body of one call (`GET` with `input` for queries, `POST` for mutations).
+async fn trpc(app: &TestApp, user: Uuid, path: &str, mutation: bool, input: Value) -> TestResponse {
+    if mutation {
+        call(
+            app,
+            "POST",
+            &format!("/trpc/{path}"),
+            user,
+            Some(input),
+            &[],
+        )
+        .await
+    } else {
+        let q: String = url_encode(&input.to_string());
+        call(
+            app,
+            "GET",
+            &format!("/trpc/{path}?input={q}"),
+            user,
+            None,
+            &[],
+        )
+        .await
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn db_scheduling_trpc_procedures_call_the_same_services_as_rest() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let user = w.w.a_clinician;
+
+    // The same availability through both surfaces.
+    let window = json!({
+        "procedure": w.toxin, "professional": w.pro,
+        "from": "2030-03-04T11:00:00Z", "to": "2030-03-05T11:00:00Z"
+    });
+    let res = trpc(
+        &app,
+        user,
+        "appointments.checkAvailability",
+        false,
+        window.clone(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let via_trpc = res.json()["result"]["data"].clone();
+    let rest = call(
+        &app,
+        "GET",
+        &format!(
+            "/v1/availability?procedure={}&professional={}&from=2030-03-04T11:00:00Z&to=2030-03-05T11:00:00Z",
+            w.toxin, w.pro
+        ),
+        user,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(rest.status, 200);
+    assert_eq!(via_trpc, rest.json());
+    assert_eq!(via_trpc["slots"][0], "2030-03-04T11:00:00Z");
+
+    // Book through tRPC; REST reads the same appointment and body.
+    let res = trpc(
+        &app,
+        user,
+        "appointments.schedule",
+        true,
+        booking(&w, w.pro, Some(w.room), "09:00"),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let a = res.json()["result"]["data"].clone();
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(a["status"], "scheduled");
+    assert_eq!(a["notes"], "Primeira aplicação");
+    let rest = call(
+        &app,
+        "GET",
+        &format!("/v1/appointments/{id}"),
+        user,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(rest.status, 200);
+    assert_eq!(rest.json(), a);
+
+    // A double booking is CONFLICT with every blocking appointment in `data.details`.
+    let res = trpc(
+        &app,
+        user,
+        "appointments.schedule",
+        true,
+        booking(&w, w.pro, Some(w.room), "09:15"),
+    )
+    .await;
+    assert_eq!(res.status, 409);
+    let e = res.json()["error"].clone();
+    assert_eq!(e["code"], -32009);
+    assert_eq!(e["data"]["code"], "CONFLICT");
+    assert_eq!(e["data"]["apiCode"], "appointment_conflict");
+    assert_eq!(e["data"]["details"]["conflicts"][0]["appointmentId"], id);
+
+    // Reschedule with the version (REST's If-Match), then a stale version is PRECONDITION_FAILED.
+    let res = trpc(
+        &app,
+        user,
+        "appointments.reschedule",
+        true,
+        json!({ "id": id, "version": 1, "patch": { "startsAt": "2030-03-04T10:00:00-03:00" } }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json()["result"]["data"]["version"], 2);
+    let res = trpc(
+        &app,
+        user,
+        "appointments.reschedule",
+        true,
+        json!({ "id": id, "version": 1, "patch": { "startsAt": "2030-03-04T11:00:00-03:00" } }),
+    )
+    .await;
+    assert_eq!(res.status, 412);
+    assert_eq!(res.json()["error"]["data"]["code"], "PRECONDITION_FAILED");
+
+    // Status machine: completing a scheduled appointment is a CONFLICT; confirm is fine.
+    let res = trpc(
+        &app,
+        user,
+        "appointments.updateStatus",
+        true,
+        json!({ "id": id, "status": "completed" }),
+    )
+    .await;
+    assert_eq!(res.status, 409);
+    let res = trpc(
+        &app,
+        user,
+        "appointments.updateStatus",
+        true,
+        json!({ "id": id, "status": "confirmed" }),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["result"]["data"]["status"], "confirmed");
+
+    // list, cancel, catalog reads.
+    let res = trpc(
+        &app,
+        user,
+        "appointments.list",
+        false,
+        json!({ "professionalId": w.pro }),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let items = res.json()["result"]["data"]["items"].clone();
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    let res = trpc(
+        &app,
+        user,
+        "appointments.cancel",
+        true,
+        json!({ "id": id, "reason": "patient_request" }),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["result"]["data"]["status"], "cancelled");
+    let res = trpc(
+        &app,
+        user,
+        "professionals.get",
+        false,
+        json!({ "id": w.pro }),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json()["result"]["data"]["certifications"],
+        json!(["toxin"])
+    );
+    let res = call(
+        &app,
+        "GET",
+        "/trpc/aestheticScheduling.getProcedures",
+        user,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.json()["result"]["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == json!(w.toxin))
+    );
+
+    // Another clinic's member sees none of it.
+    let res = trpc(
+        &app,
+        w.w.b_staff,
+        "appointments.get",
+        false,
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    let res = trpc(
+        &app,
+        w.w.b_staff,
+        "professionals.get",
+        false,
+        json!({ "id": w.pro }),
+    )
+    .await;
+    assert_eq!(res.status, 404);
+}

@@ -5,7 +5,9 @@
 pub mod canonical;
 mod repo;
 mod routes;
+mod rpc;
 mod service;
 
-pub use routes::router;
+pub use routes::{AuditListParams, AuditPage, EventResponse, router, routes};
+pub use rpc::procedures;
 pub use service::{ChainReport, Event, Outcome, Risk, link_hash, record, verify};

@@ -158,8 +158,9 @@ pub async fn record(tx: &Tx, actor: &Actor, event: Event) -> Result<(), ApiError
 }
 
 /// The result of walking a chain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
 pub struct ChainReport {
     /// Whether every link checks out.
     pub valid: bool,
@@ -167,12 +168,15 @@ pub struct ChainReport {
     pub count: i64,
     /// Hash of the last event (hex), when valid.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub head_hash: Option<String>,
     /// The first broken link, when invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub broken_at_seq: Option<i64>,
     /// Why it is broken: `seq_gap`, `prev_hash_mismatch` or `hash_mismatch`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub reason: Option<&'static str>,
 }
 

@@ -48,6 +48,11 @@ fn map_json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// [`FieldError`] from a serde error text (field name only, never the submitted value).
+pub fn serde_field_error(serde_text: &str) -> FieldError {
+    field_error(serde_text)
+}
+
 /// Reads the field name out of serde's message for unknown/missing fields. Serde's text can
 /// contain the submitted value (`invalid type: string "…"`), so it is never passed on as is.
 fn field_error(serde_text: &str) -> FieldError {

@@ -182,6 +182,54 @@ pub fn rate_limit_headers(
     }
 }
 
+/// Steps 1–2 of the guard: verifies the bearer token of a request, with the failed-authentication
+/// budget of `ip_id` peeked first (429 before any token work) and charged on failure (401). A
+/// request without credentials is a plain 401 that never touches the budget. Also used by the
+/// tRPC endpoint, which authenticates once per batch.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip_id: &str,
+) -> Result<AuthContext, ApiError> {
+    let limiter = state.limiter();
+    let token = match bearer(headers) {
+        None => {
+            return Err(ApiError::Unauthenticated {
+                invalid_token: false,
+            });
+        }
+        Some(t) => t.map(str::to_owned),
+    };
+    // 1. A client that already failed too often gets no token work at all. The answer carries
+    //    Retry-After only: the failed-auth budget is never disclosed.
+    match limiter.peek(RateClass::AuthFailures, ip_id).await {
+        Ok(d) if !d.allowed => {
+            return Err(ApiError::RateLimited {
+                retry_after: d.retry_after_secs.max(1),
+            });
+        }
+        Ok(_) => {}
+        Err(Unavailable) => return Err(unavailable_error()),
+    }
+    // 2. Verify; count only failures.
+    let verified = match token {
+        Ok(t) => state.verifier().verify(&t).await.map_err(|e| e.0),
+        Err(()) => Err("malformed authorization header"),
+    };
+    match verified {
+        Ok(claims) => Ok(AuthContext { claims }),
+        Err(reason) => {
+            tracing::info!(target: "neonpro::auth", reason, "token rejected");
+            if limiter.hit(RateClass::AuthFailures, ip_id).await.is_err() {
+                return Err(unavailable_error());
+            }
+            Err(ApiError::Unauthenticated {
+                invalid_token: true,
+            })
+        }
+    }
+}
+
 async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
         return ApiError::internal(std::io::Error::other(
@@ -199,53 +247,15 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
 
     let identity = match policy.access {
         Access::Public => ip_id.clone(),
-        Access::Authenticated => {
-            // Requests without credentials are plain 401s: they never touch the failed-auth budget.
-            let token = match bearer(req.headers()) {
-                None => {
-                    return ApiError::Unauthenticated {
-                        invalid_token: false,
-                    }
-                    .into_response();
-                }
-                Some(t) => t.map(str::to_owned),
-            };
-            // 1. A client that already failed too often gets no token work at all. The answer
-            //    carries Retry-After only: the failed-auth budget is never disclosed.
-            match limiter.peek(RateClass::AuthFailures, &ip_id).await {
-                Ok(d) if !d.allowed => {
-                    return ApiError::RateLimited {
-                        retry_after: d.retry_after_secs.max(1),
-                    }
-                    .into_response();
-                }
-                Ok(_) => {}
-                Err(Unavailable) => return unavailable(),
+        Access::Authenticated => match authenticate(&state, req.headers(), &ip_id).await {
+            Ok(ctx) => {
+                logged_user = Some(LoggedUser::from_user_id(&ctx.claims.sub));
+                let id = format!("user:{}", ctx.claims.sub);
+                req.extensions_mut().insert(ctx);
+                id
             }
-            // 2. Verify; count only failures.
-            let verified = match token {
-                Ok(t) => state.verifier().verify(&t).await.map_err(|e| e.0),
-                Err(()) => Err("malformed authorization header"),
-            };
-            match verified {
-                Ok(claims) => {
-                    let id = format!("user:{}", claims.sub);
-                    logged_user = Some(LoggedUser::from_user_id(&claims.sub));
-                    req.extensions_mut().insert(AuthContext { claims });
-                    id
-                }
-                Err(reason) => {
-                    tracing::info!(target: "neonpro::auth", reason, "token rejected");
-                    if limiter.hit(RateClass::AuthFailures, &ip_id).await.is_err() {
-                        return unavailable();
-                    }
-                    return ApiError::Unauthenticated {
-                        invalid_token: true,
-                    }
-                    .into_response();
-                }
-            }
-        }
+            Err(e) => return e.into_response(),
+        },
     };
 
     // 3. The route's own class.
@@ -287,11 +297,15 @@ async fn guard(policy: Policy, mut req: Request, next: Next) -> Response {
 /// The fail-closed answer: 503 with its own code, so an outage pages a different runbook than
 /// an attack (`reference/security.md` §4.1).
 fn unavailable() -> Response {
+    unavailable_error().into_response()
+}
+
+/// The limiter-unavailable error (503 `rate_limit_unavailable` with `Retry-After`).
+pub fn unavailable_error() -> ApiError {
     ApiError::Unavailable {
         code: "rate_limit_unavailable",
         retry_after: Unavailable::RETRY_AFTER_SECS,
     }
-    .into_response()
 }
 
 fn with_user(mut res: Response, user: Option<LoggedUser>) -> Response {

@@ -3,4 +3,4 @@
 
 mod routes;
 
-pub use routes::router;
+pub use routes::{router, routes};

@@ -10,42 +10,57 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::http::policy::Policy;
+use crate::openapi::{Doc, Routes};
 use crate::ratelimit::RateClass;
 use crate::state::AppState;
 use crate::tenancy::{self, Role, Tenant, X_CLINIC_ID, perm};
 
-/// The identity routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The identity routes, with their documentation.
+pub fn routes() -> Routes {
+    let p = Policy::authenticated(RateClass::General);
+    Routes::new()
         .route(
             "/v1/me",
-            Policy::authenticated(RateClass::General).on(get(get_me)),
+            p.on(get(get_me)),
+            [Doc::get("The caller and their memberships", Some(p))
+                .id("identity", "getMe")
+                .clinic()
+                .ok::<MeResponse>(200, "The caller.")],
         )
         .route(
             "/v1/clinics/current",
-            Policy::authenticated(RateClass::General).on(get(get_current_clinic)),
+            p.on(get(get_current_clinic)),
+            [Doc::get("The clinic this request acts for", Some(p))
+                .id("identity", "getCurrentClinic")
+                .clinic()
+                .ok::<ClinicResponse>(200, "The clinic.")],
         )
 }
 
-#[derive(Serialize)]
+/// The identity router.
+pub fn router() -> Router<AppState> {
+    routes().into_router()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MembershipResponse {
+pub struct MembershipResponse {
     clinic_id: Uuid,
     clinic_name: Option<String>,
     role: Role,
     active: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ActiveClinic {
+pub struct ActiveClinic {
     clinic_id: Uuid,
     role: Role,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MeResponse {
+pub struct MeResponse {
     user_id: Uuid,
     aal: Option<String>,
     session_id: Option<Uuid>,
@@ -92,9 +107,9 @@ async fn get_me(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ClinicResponse {
+pub struct ClinicResponse {
     id: Uuid,
     name: String,
     cnpj: Option<String>,

@@ -5,6 +5,8 @@
 pub mod model;
 mod repo;
 mod routes;
+mod rpc;
 pub mod service;
 
-pub use routes::router;
+pub use routes::{ConsentList, ListParams, PatientPage, WithdrawInput, router, routes};
+pub use rpc::procedures;

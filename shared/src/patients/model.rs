@@ -31,6 +31,51 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     }
 }
 
+/// Serialized as the JSON it came from (`Missing` and `Null` both as `null`); only the API's
+/// schema generator needs this.
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Patch::Value(v) => v.serialize(s),
+            Patch::Missing | Patch::Null => s.serialize_none(),
+        }
+    }
+}
+
+impl<T> ts_rs::IsOption for Patch<T> {
+    type Inner = T;
+}
+
+/// In TypeScript a [`Patch`] is an optional, nullable field (`field?: T | null`).
+impl<T: ts_rs::TS> ts_rs::TS for Patch<T> {
+    type WithoutGenerics = Self;
+    type OptionInnerType = T;
+    const IS_OPTION: bool = true;
+
+    fn name(cfg: &ts_rs::Config) -> String {
+        <Option<T> as ts_rs::TS>::name(cfg)
+    }
+
+    fn inline(cfg: &ts_rs::Config) -> String {
+        <Option<T> as ts_rs::TS>::inline(cfg)
+    }
+
+    fn visit_dependencies(v: &mut impl ts_rs::TypeVisitor)
+    where
+        Self: 'static,
+    {
+        <T as ts_rs::TS>::visit_dependencies(v);
+    }
+
+    fn visit_generics(v: &mut impl ts_rs::TypeVisitor)
+    where
+        Self: 'static,
+    {
+        <T as ts_rs::TS>::visit_generics(v);
+        v.visit::<T>();
+    }
+}
+
 impl<T> Patch<T> {
     /// Whether the body mentioned this field.
     pub fn is_present(&self) -> bool {
@@ -39,8 +84,9 @@ impl<T> Patch<T> {
 }
 
 /// Postal address (Brazilian format).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct AddressInput {
     pub street: String,
     pub number: Option<String>,
@@ -52,8 +98,9 @@ pub struct AddressInput {
 }
 
 /// Emergency contact.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct EmergencyContactInput {
     pub name: String,
     pub phone: String,
@@ -61,8 +108,9 @@ pub struct EmergencyContactInput {
 }
 
 /// A consent given at intake or later.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct ConsentInput {
     pub purpose: String,
     pub legal_basis: String,
@@ -76,34 +124,55 @@ pub struct ConsentInput {
 
 /// Body of `POST /v1/patients` and `PATCH /v1/patients/{id}`. For PATCH every field is a
 /// [`Patch`]; for POST, `Missing` and `Null` mean the same (not given).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[ts(rename_all = "camelCase", optional_fields = nullable)]
 pub struct PatientInput {
+    #[schema(value_type = Option<String>)]
     pub full_name: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub social_name: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub birth_date: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub sex: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub gender_identity: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub cpf: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub email: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub phone: Patch<String>,
+    #[schema(value_type = Option<AddressInput>)]
     pub address: Patch<AddressInput>,
+    #[schema(value_type = Option<EmergencyContactInput>)]
     pub emergency_contact: Patch<EmergencyContactInput>,
+    #[schema(value_type = Option<Vec<String>>)]
     pub allergies: Patch<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
     pub current_medications: Patch<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
     pub conditions: Patch<Vec<String>>,
+    #[schema(value_type = Option<String>)]
     pub clinical_notes: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub pregnancy_status: Patch<String>,
+    #[schema(value_type = Option<i16>)]
     pub fitzpatrick_skin_type: Patch<i16>,
+    #[schema(value_type = Option<String>)]
     pub preferred_contact_channel: Patch<String>,
+    #[schema(value_type = Option<String>)]
     pub language: Patch<String>,
     /// Intake consents recorded in the same transaction (POST only).
+    #[schema(value_type = Option<Vec<ConsentInput>>)]
     pub consents: Patch<Vec<ConsentInput>>,
 }
 
 /// Validated address.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
 pub struct Address {
     pub street: String,
     pub number: Option<String>,
@@ -115,8 +184,9 @@ pub struct Address {
 }
 
 /// Validated emergency contact (phone in E.164).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
 pub struct EmergencyContact {
     pub name: String,
     pub phone: String,

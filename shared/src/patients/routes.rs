@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::model::{ConsentInput, Errors, PatientInput};
@@ -16,36 +15,114 @@ use crate::error::{ApiError, Msg};
 use crate::http::cursor;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::policy::Policy;
+use crate::openapi::{Doc, Routes};
 use crate::ratelimit::RateClass;
 use crate::state::AppState;
 use crate::tenancy::{Action, Role, Tenant, allowed, perm};
 
-/// The patient routes (all in the healthcare rate-limit class).
-pub fn router() -> Router<AppState> {
+/// The patient routes (all in the healthcare rate-limit class), with their documentation.
+pub fn routes() -> Routes {
     let p = Policy::authenticated(RateClass::Healthcare);
-    Router::new()
+    let etag = ("ETag", "The record's version, for `If-Match`.");
+    Routes::new()
         .route(
             "/v1/patients",
             p.on(get(list_patients).post(create_patient)),
+            [
+                Doc::get("List patients", Some(p))
+                    .id("patients", "listPatients")
+                    .describe("Prefer `POST /v1/patients/search` for CPF and name: it keeps personal data out of URLs.")
+                    .clinic()
+                    .query::<ListParams>()
+                    .ok::<PatientPage>(200, "A page of patients, shaped for the caller's role."),
+                Doc::post("Create a patient (with intake consents)", p)
+                    .id("patients", "createPatient")
+                    .clinic()
+                    .body::<PatientInput>(true)
+                    .ok::<service::PatientView>(201, "The created patient.")
+                    .ok_header(etag.0, etag.1)
+                    .ok_header("Location", "The new patient's URL.")
+                    .problems(&[409]),
+            ],
         )
-        .route("/v1/patients/search", p.on(post(search_patients)))
+        .route(
+            "/v1/patients/search",
+            p.on(post(search_patients)),
+            [Doc::post("Search patients", p)
+                .id("patients", "searchPatients")
+                .clinic()
+                .body::<ListParams>(true)
+                .ok::<PatientPage>(200, "A page of patients.")],
+        )
         .route(
             "/v1/patients/{id}",
             p.on(get(get_patient)
                 .patch(update_patient)
                 .delete(restrict_patient)),
+            [
+                Doc::get("Read a patient", Some(p))
+                    .id("patients", "getPatient")
+                    .clinic()
+                    .path_id("id")
+                    .ok::<service::PatientView>(200, "The patient, shaped for the caller's role.")
+                    .ok_header(etag.0, etag.1),
+                Doc::patch("Update a patient", p)
+                    .id("patients", "updatePatient")
+                    .clinic()
+                    .path_id("id")
+                    .if_match()
+                    .body::<PatientInput>(true)
+                    .ok::<service::PatientView>(200, "The updated patient.")
+                    .ok_header(etag.0, etag.1)
+                    .problems(&[409]),
+                Doc::delete("Restrict a patient (LGPD block)", p)
+                    .id("patients", "restrictPatient")
+                    .clinic()
+                    .path_id("id")
+                    .query::<RestrictParams>()
+                    .empty(204, "Restricted.")
+                    .problems(&[409]),
+            ],
         )
         .route(
             "/v1/patients/{id}/consents",
             p.on(get(list_consents).post(grant_consent)),
+            [
+                Doc::get("List a patient's consents", Some(p))
+                    .id("consents", "listConsents")
+                    .clinic()
+                    .path_id("id")
+                    .ok::<ConsentList>(200, "The consents."),
+                Doc::post("Record a consent", p)
+                    .id("consents", "grantConsent")
+                    .clinic()
+                    .path_id("id")
+                    .body::<ConsentInput>(true)
+                    .ok::<service::ConsentView>(201, "The recorded consent.")
+                    .ok_header("Location", "The consent's URL.")
+                    .problems(&[409]),
+            ],
         )
         .route(
             "/v1/patients/{id}/consents/{consent_id}/withdraw",
             p.on(post(withdraw_consent)),
+            [Doc::post("Withdraw a consent", p)
+                .id("consents", "withdrawConsent")
+                .clinic()
+                .path_id("id")
+                .path_id("consent_id")
+                .body::<WithdrawInput>(false)
+                .ok::<service::ConsentView>(200, "The withdrawn consent.")
+                .problems(&[409])],
         )
 }
 
-fn keys(state: &AppState) -> Keys<'_> {
+/// The patient router.
+pub fn router() -> Router<AppState> {
+    routes().into_router()
+}
+
+pub(super) fn keys(state: &AppState) -> Keys<'_> {
     Keys {
         cipher: state.cipher(),
         index: state.blind_index(),
@@ -53,7 +130,7 @@ fn keys(state: &AppState) -> Keys<'_> {
 }
 
 /// Today in São Paulo (Brazil has had no daylight saving time since 2019: UTC−3 all year).
-fn today() -> NaiveDate {
+pub(super) fn today() -> NaiveDate {
     (Utc::now() - chrono::Duration::hours(3)).date_naive()
 }
 
@@ -140,9 +217,12 @@ async fn update_patient(
     ))
 }
 
-#[derive(Deserialize)]
+/// Query of `DELETE /v1/patients/{id}`.
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct RestrictParams {
+    /// Reason code (default `lgpd_erasure_request`).
     reason: Option<String>,
 }
 
@@ -151,9 +231,15 @@ async fn restrict_patient(
     Path(id): Path<Uuid>,
     Query(p): Query<RestrictParams>,
 ) -> Result<StatusCode, ApiError> {
-    let reason = p
-        .reason
-        .unwrap_or_else(|| "lgpd_erasure_request".to_owned());
+    let reason = restriction_reason(p.reason)?;
+    service::restrict(&t.tx, &t.actor(), id, &reason).await?;
+    t.tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The restriction reason code (default `lgpd_erasure_request`), checked against the allowed list.
+pub(super) fn restriction_reason(reason: Option<String>) -> Result<String, ApiError> {
+    let reason = reason.unwrap_or_else(|| "lgpd_erasure_request".to_owned());
     if !service::RESTRICTION_REASONS.contains(&reason.as_str()) {
         return Err(ApiError::field(
             "reason",
@@ -161,23 +247,48 @@ async fn restrict_patient(
             Msg::new("Motivo não permitido.", "Reason not allowed."),
         ));
     }
-    service::restrict(&t.tx, &t.actor(), id, &reason).await?;
-    t.tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(reason)
 }
 
 /// Filters shared by `GET /v1/patients` and `POST /v1/patients/search`. Prefer the POST form
 /// for CPF and name: it keeps personal data out of URLs (and so out of proxies' access logs).
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ts_rs::TS, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    name: Option<String>,
-    cpf: Option<String>,
-    birth_date: Option<String>,
-    updated_since: Option<DateTime<Utc>>,
-    include_restricted: Option<bool>,
-    cursor: Option<String>,
-    limit: Option<i64>,
+#[ts(rename_all = "camelCase", optional_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Name prefix (accents and case ignored).
+    pub name: Option<String>,
+    /// Exact CPF (any punctuation).
+    pub cpf: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// Only patients updated at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Include restricted (LGPD-blocked) records.
+    pub include_restricted: Option<bool>,
+    /// Opaque cursor from a previous page's `nextCursor`.
+    pub cursor: Option<String>,
+    /// Page size (1–100, default 50).
+    #[schema(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// One page of patients.
+#[derive(Debug, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PatientPage {
+    pub items: Vec<service::PatientView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A patient's consents.
+#[derive(Debug, Serialize, ts_rs::TS, utoipa::ToSchema)]
+pub struct ConsentList {
+    pub items: Vec<service::ConsentView>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -228,11 +339,12 @@ impl ListParams {
     }
 }
 
-async fn list_page(
+/// One page of patients for `params` (REST list/search and tRPC `patients.list`).
+pub(super) async fn list_page(
     state: &AppState,
     t: Tenant<perm::PatientsRead>,
     params: ListParams,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<PatientPage, ApiError> {
     let q = params.parse()?;
     let actor = t.actor();
     let (patients, more) = service::list(&t.tx, keys(state), &actor, &q).await?;
@@ -247,29 +359,29 @@ async fn list_page(
             })
         })
         .flatten();
-    let items: Vec<Value> = patients
-        .iter()
-        .map(|p| service::shape(p, actor.role))
-        .collect();
-    Ok(axum::Json(
-        json!({ "items": items, "nextCursor": next_cursor }),
-    ))
+    Ok(PatientPage {
+        items: patients
+            .iter()
+            .map(|p| service::shape(p, actor.role))
+            .collect(),
+        next_cursor,
+    })
 }
 
 async fn list_patients(
     axum::extract::State(state): axum::extract::State<AppState>,
     t: Tenant<perm::PatientsRead>,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<Value>, ApiError> {
-    list_page(&state, t, params).await
+) -> Result<Json<PatientPage>, ApiError> {
+    list_page(&state, t, params).await.map(Json)
 }
 
 async fn search_patients(
     axum::extract::State(state): axum::extract::State<AppState>,
     t: Tenant<perm::PatientsRead>,
     Json(params): Json<ListParams>,
-) -> Result<axum::Json<Value>, ApiError> {
-    list_page(&state, t, params).await
+) -> Result<Json<PatientPage>, ApiError> {
+    list_page(&state, t, params).await.map(Json)
 }
 
 async fn grant_consent(
@@ -277,6 +389,21 @@ async fn grant_consent(
     Path(id): Path<Uuid>,
     Json(input): Json<ConsentInput>,
 ) -> Result<Response, ApiError> {
+    let saved = grant(&t, id, &input).await?;
+    t.tx.commit().await?;
+    let mut res = (StatusCode::CREATED, axum::Json(&saved)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/patients/{id}/consents/{}", saved.id)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// Validates and records a consent (the caller commits).
+pub(super) async fn grant(
+    t: &Tenant<perm::ConsentsWrite>,
+    patient_id: Uuid,
+    input: &ConsentInput,
+) -> Result<service::ConsentView, ApiError> {
     let mut e = Errors::default();
     let now = Utc::now();
     let consent = input.validate("", now, &mut e);
@@ -284,44 +411,44 @@ async fn grant_consent(
     let consent = consent.ok_or_else(|| {
         ApiError::internal(std::io::Error::other("consent validation returned nothing"))
     })?;
-    let saved = service::grant_consent(&t.tx, &t.actor(), id, &consent).await?;
-    t.tx.commit().await?;
-    let mut res = (
-        StatusCode::CREATED,
-        axum::Json(service::consent_json(&saved, now)),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/v1/patients/{id}/consents/{}", saved.id)) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    let saved = service::grant_consent(&t.tx, &t.actor(), patient_id, &consent).await?;
+    Ok(service::consent_json(&saved, now))
 }
 
 async fn list_consents(
     t: Tenant<perm::PatientsRead>,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let rows = service::list_consents(&t.tx, &t.actor(), id).await?;
-    t.tx.commit().await?;
-    let now = Utc::now();
-    Ok(axum::Json(
-        json!({ "items": rows.iter().map(|c| service::consent_json(c, now)).collect::<Vec<_>>() }),
-    ))
+) -> Result<Json<ConsentList>, ApiError> {
+    consents(t, id).await.map(Json)
 }
 
-#[derive(Deserialize, Default)]
+/// A patient's consents (commits).
+pub(super) async fn consents(
+    t: Tenant<perm::PatientsRead>,
+    patient_id: Uuid,
+) -> Result<ConsentList, ApiError> {
+    let rows = service::list_consents(&t.tx, &t.actor(), patient_id).await?;
+    t.tx.commit().await?;
+    let now = Utc::now();
+    Ok(ConsentList {
+        items: rows.iter().map(|c| service::consent_json(c, now)).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, Default, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct WithdrawInput {
+#[ts(optional_fields)]
+pub struct WithdrawInput {
     /// A short reason code (`patient_request`, `revoked_by_guardian`…), never free text about
     /// the patient.
-    reason: Option<String>,
+    pub reason: Option<String>,
 }
 
 async fn withdraw_consent(
     t: Tenant<perm::PatientsRead>,
     Path((id, consent_id)): Path<(Uuid, Uuid)>,
     body: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Json<service::ConsentView>, ApiError> {
     // The body is optional: an empty POST withdraws without a reason code.
     let input: WithdrawInput = if body.iter().all(u8::is_ascii_whitespace) {
         WithdrawInput::default()
@@ -333,15 +460,23 @@ async fn withdraw_consent(
             ))
         })?
     };
-    // Staff withdraw on the patient's behalf; a patient may withdraw their own consent (LGPD
-    // Art. 18 IX) — RLS limits a patient to their own record.
+    withdraw(t, id, consent_id, input.reason).await.map(Json)
+}
+
+/// Withdraws a consent (commits). Staff withdraw on the patient's behalf; a patient may
+/// withdraw their own consent (LGPD Art. 18 IX) — RLS limits a patient to their own record.
+pub(super) async fn withdraw(
+    t: Tenant<perm::PatientsRead>,
+    id: Uuid,
+    consent_id: Uuid,
+    reason: Option<String>,
+) -> Result<service::ConsentView, ApiError> {
     if !(allowed(t.role, Action::ConsentsWrite) || t.role == Role::Patient) {
         return Err(ApiError::Forbidden {
             code: "insufficient_role",
             detail: Msg::new("Operação não permitida.", "Operation not allowed."),
         });
     }
-    let reason = input.reason;
     if let Some(r) = &reason
         && (r.is_empty() || r.len() > 60 || !r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
     {
@@ -357,5 +492,5 @@ async fn withdraw_consent(
     let row =
         service::withdraw_consent(&t.tx, &t.actor(), id, consent_id, reason.as_deref()).await?;
     t.tx.commit().await?;
-    Ok(axum::Json(service::consent_json(&row, Utc::now())))
+    Ok(service::consent_json(&row, Utc::now()))
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{
@@ -651,40 +651,57 @@ pub fn view_name(role: Role) -> &'static str {
     }
 }
 
-/// Keys every role sees.
-const COMMON_KEYS: &[&str] = &[
-    "id",
-    "fullName",
-    "socialName",
-    "birthDate",
-    "sex",
-    "genderIdentity",
-    "cpf",
-    "email",
-    "phone",
-    "address",
-    "emergencyContact",
-    "preferredContactChannel",
-    "language",
-    "version",
-    "createdAt",
-    "updatedAt",
-    "restricted",
-];
-/// Keys only clinical roles and the patient themselves see.
-const CLINICAL_KEYS: &[&str] = &[
-    "allergies",
-    "currentMedications",
-    "conditions",
-    "clinicalNotes",
-    "pregnancyStatus",
-    "fitzpatrickSkinType",
-    "lastClinicalEntryAt",
-];
+/// A patient as a role sees it (REST and tRPC share this shape). Clinical fields are absent
+/// (not `null`) for roles that may not see them.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PatientView {
+    pub id: Uuid,
+    pub full_name: String,
+    pub social_name: Option<String>,
+    pub birth_date: NaiveDate,
+    pub sex: Option<String>,
+    pub gender_identity: Option<String>,
+    /// Full CPF for clinical roles and the patient; masked (`***.456.789-**`) for staff.
+    pub cpf: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<Address>,
+    pub emergency_contact: Option<EmergencyContact>,
+    pub preferred_contact_channel: Option<String>,
+    pub language: String,
+    /// Optimistic-concurrency version (REST: `ETag`/`If-Match`; tRPC: `version` input).
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub restricted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub allergies: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub current_medications: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub conditions: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub clinical_notes: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub pregnancy_status: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fitzpatrick_skin_type: Option<Option<i16>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_clinical_entry_at: Option<Option<DateTime<Utc>>>,
+}
 
-/// The JSON a role receives: staff gets contact/scheduling fields and a masked CPF; clinicians,
+/// The view a role receives: staff gets contact/scheduling fields and a masked CPF; clinicians,
 /// admins and the patient themselves get clinical fields too.
-pub fn shape(p: &Patient, role: Role) -> Value {
+pub fn shape(p: &Patient, role: Role) -> PatientView {
     let r = &p.row;
     let clinical = role != Role::Staff;
     let cpf = p
@@ -699,46 +716,63 @@ pub fn shape(p: &Patient, role: Role) -> Value {
         .emergency_contact
         .clone()
         .and_then(|v| serde_json::from_value(v).ok());
-    let mut v = json!({
-        "id": r.id,
-        "fullName": r.full_name,
-        "socialName": r.social_name,
-        "birthDate": r.birth_date,
-        "sex": r.sex,
-        "genderIdentity": r.gender_identity,
-        "cpf": cpf,
-        "email": r.email,
-        "phone": r.phone,
-        "address": address,
-        "emergencyContact": emergency,
-        "preferredContactChannel": r.preferred_contact_channel,
-        "language": r.language,
-        "version": r.version,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-        "restricted": r.restricted_at.is_some(),
-    });
-    if clinical && let Some(obj) = v.as_object_mut() {
-        obj.insert("allergies".into(), json!(p.allergies));
-        obj.insert("currentMedications".into(), json!(p.current_medications));
-        obj.insert("conditions".into(), json!(p.conditions));
-        obj.insert("clinicalNotes".into(), json!(p.clinical_notes));
-        obj.insert("pregnancyStatus".into(), json!(r.pregnancy_status));
-        obj.insert("fitzpatrickSkinType".into(), json!(r.fitzpatrick_skin_type));
-        obj.insert(
-            "lastClinicalEntryAt".into(),
-            json!(r.last_clinical_entry_at),
-        );
+    fn c<T>(clinical: bool, v: T) -> Option<T> {
+        clinical.then_some(v)
     }
-    debug_assert!(v.as_object().is_some_and(|o| {
-        o.keys()
-            .all(|k| COMMON_KEYS.contains(&k.as_str()) || CLINICAL_KEYS.contains(&k.as_str()))
-    }));
-    v
+    PatientView {
+        id: r.id,
+        full_name: r.full_name.clone(),
+        social_name: r.social_name.clone(),
+        birth_date: r.birth_date,
+        sex: r.sex.clone(),
+        gender_identity: r.gender_identity.clone(),
+        cpf,
+        email: r.email.clone(),
+        phone: r.phone.clone(),
+        address,
+        emergency_contact: emergency,
+        preferred_contact_channel: r.preferred_contact_channel.clone(),
+        language: r.language.clone(),
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        restricted: r.restricted_at.is_some(),
+        allergies: c(clinical, p.allergies.clone()),
+        current_medications: c(clinical, p.current_medications.clone()),
+        conditions: c(clinical, p.conditions.clone()),
+        clinical_notes: c(clinical, p.clinical_notes.clone()),
+        pregnancy_status: c(clinical, r.pregnancy_status.clone()),
+        fitzpatrick_skin_type: c(clinical, r.fitzpatrick_skin_type),
+        last_clinical_entry_at: c(clinical, r.last_clinical_entry_at),
+    }
 }
 
-/// The JSON of a consent, with its derived status.
-pub fn consent_json(c: &ConsentRow, now: DateTime<Utc>) -> Value {
+/// A consent with its derived status.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ConsentView {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub text_version: String,
+    pub text_sha256: String,
+    pub collection_method: String,
+    pub evidence_reference: Option<String>,
+    pub given_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdrawal_reason: Option<String>,
+    pub recorded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// `active`, `expired` or `withdrawn`.
+    #[ts(type = "\"active\" | \"expired\" | \"withdrawn\"")]
+    pub status: &'static str,
+}
+
+/// The view of a consent, with its derived status.
+pub fn consent_json(c: &ConsentRow, now: DateTime<Utc>) -> ConsentView {
     let status = if c.withdrawn_at.is_some() {
         "withdrawn"
     } else if c.expires_at.is_some_and(|e| e <= now) {
@@ -746,23 +780,23 @@ pub fn consent_json(c: &ConsentRow, now: DateTime<Utc>) -> Value {
     } else {
         "active"
     };
-    json!({
-        "id": c.id,
-        "patientId": c.patient_id,
-        "purpose": c.purpose,
-        "legalBasis": c.legal_basis,
-        "textVersion": c.text_version,
-        "textSha256": c.text_sha256,
-        "collectionMethod": c.collection_method,
-        "evidenceReference": c.evidence_reference,
-        "givenAt": c.given_at,
-        "expiresAt": c.expires_at,
-        "withdrawnAt": c.withdrawn_at,
-        "withdrawalReason": c.withdrawal_reason,
-        "recordedBy": c.recorded_by,
-        "createdAt": c.created_at,
-        "status": status,
-    })
+    ConsentView {
+        id: c.id,
+        patient_id: c.patient_id,
+        purpose: c.purpose.clone(),
+        legal_basis: c.legal_basis.clone(),
+        text_version: c.text_version.clone(),
+        text_sha256: c.text_sha256.clone(),
+        collection_method: c.collection_method.clone(),
+        evidence_reference: c.evidence_reference.clone(),
+        given_at: c.given_at,
+        expires_at: c.expires_at,
+        withdrawn_at: c.withdrawn_at,
+        withdrawal_reason: c.withdrawal_reason.clone(),
+        recorded_by: c.recorded_by,
+        created_at: c.created_at,
+        status,
+    }
 }
 
 /// Encrypted columns of `patients`, in the order [`reencrypt_batch`] reads them.

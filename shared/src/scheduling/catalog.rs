@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::model::{NewProcedure, NewProfessional, NewRoom};
 use super::repo::{self, ProcedureRow, ProfessionalRow, RoomRow};
+use super::views::{self, ProcedureView, ProfessionalView, RoomView};
 use crate::audit::{self, Event, Outcome, Risk};
 use crate::db::{Tx, map_pg_error};
 use crate::error::{ApiError, Msg};
@@ -165,32 +166,7 @@ pub async fn add_time_off(
 
 /// The JSON of a professional.
 pub fn professional_json(p: &ProfessionalRow) -> Value {
-    let hours: Vec<Value> = p
-        .hours
-        .iter()
-        .map(|(d, s, e)| {
-            json!({ "weekday": d, "start": s.format("%H:%M").to_string(), "end": e.format("%H:%M").to_string() })
-        })
-        .collect();
-    json!({
-        "id": p.id,
-        "userId": p.user_id,
-        "displayName": p.display_name,
-        "council": p.council,
-        "councilUf": p.council_uf,
-        "councilNumber": p.council_number.to_string(),
-        "registration": format!("{}/{} {}", p.council, p.council_uf, p.council_number),
-        "rqe": p.rqe,
-        "verificationStatus": p.verification_status,
-        "verifiedAt": p.verified_at,
-        "certifications": p.certifications,
-        "bufferMinutes": p.buffer_minutes,
-        "workingHours": hours,
-        "active": p.active,
-        "version": p.version,
-        "createdAt": p.created_at,
-        "updatedAt": p.updated_at,
-    })
+    views::to_json(&ProfessionalView::from(p))
 }
 
 fn room_conflict() -> ApiError {
@@ -258,15 +234,7 @@ pub async fn update_room(
 
 /// The JSON of a room.
 pub fn room_json(r: &RoomRow) -> Value {
-    json!({
-        "id": r.id,
-        "name": r.name,
-        "kind": r.kind,
-        "active": r.active,
-        "version": r.version,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-    })
+    views::to_json(&RoomView::from(r))
 }
 
 /// Creates (`existing` = None) or replaces a procedure.
@@ -314,26 +282,5 @@ pub async fn save_procedure(
 
 /// The JSON of a procedure.
 pub fn procedure_json(p: &ProcedureRow) -> Value {
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "category": p.category,
-        "kind": p.kind,
-        "durationMinutes": p.duration_minutes,
-        "bufferAfterMinutes": p.buffer_after_minutes,
-        "sessionCount": p.session_count,
-        "minIntervalDays": p.min_interval_days,
-        "maxIntervalDays": p.max_interval_days,
-        "recoveryDays": p.recovery_days,
-        "touchUpWindowDays": p.touch_up_window_days,
-        "requiredCertifications": p.required_certifications,
-        "allowedCouncils": p.allowed_councils,
-        "anvisaRegistration": p.anvisa_registration,
-        "anvisaExpiresOn": p.anvisa_expires_on,
-        "priceCents": p.price_cents,
-        "active": p.active,
-        "version": p.version,
-        "createdAt": p.created_at,
-        "updatedAt": p.updated_at,
-    })
+    views::to_json(&ProcedureView::from(p))
 }

@@ -192,8 +192,9 @@ fn clock(e: &mut Errors, field: &str, value: &str) -> Option<NaiveTime> {
 }
 
 /// One block of weekly working hours in the clinic's local time.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct HoursInput {
     /// 0 = Sunday … 6 = Saturday.
     pub weekday: i16,
@@ -204,8 +205,9 @@ pub struct HoursInput {
 }
 
 /// Body of `POST /v1/professionals` and `PUT /v1/professionals/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct ProfessionalInput {
     pub user_id: Option<Uuid>,
     pub display_name: String,
@@ -337,8 +339,9 @@ impl ProfessionalInput {
 }
 
 /// Body of `POST /v1/professionals/{id}/time-off`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct TimeOffInput {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -369,8 +372,9 @@ impl TimeOffInput {
 }
 
 /// Body of `POST /v1/rooms` and `PUT /v1/rooms/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct RoomInput {
     pub name: String,
     pub kind: Option<String>,
@@ -406,8 +410,9 @@ impl RoomInput {
 }
 
 /// Body of `POST /v1/procedures` and `PUT /v1/procedures/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct ProcedureInput {
     pub name: String,
     pub category: String,
@@ -543,8 +548,9 @@ impl ProcedureInput {
 }
 
 /// `{"reason": "…"}`: why a rule is overridden (recorded in the audit trail).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
 pub struct OverrideInput {
     pub reason: String,
 }
@@ -571,8 +577,9 @@ pub(crate) fn override_reason(
 }
 
 /// Body of `POST /v1/appointments`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct AppointmentInput {
     pub patient_id: Uuid,
     pub professional_id: Uuid,
@@ -671,8 +678,9 @@ impl AppointmentInput {
 }
 
 /// Body of `PATCH /v1/appointments/{id}` (reschedule; `If-Match` carries the version).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct RescheduleInput {
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
@@ -710,8 +718,9 @@ impl RescheduleInput {
 }
 
 /// Body of `POST /v1/appointments/{id}/status`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
 pub struct StatusInput {
     pub status: String,
     pub reason: Option<String>,

@@ -309,7 +309,7 @@ async fn write_guarded(
     row: &AppointmentRow,
     actor: &Actor,
     version: Option<i32>,
-) -> Result<(), ApiError> {
+) -> Result<AppointmentRow, ApiError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -319,7 +319,8 @@ async fn write_guarded(
             Some(v) => repo::update_slot(tx, row, v).await?,
         };
         return match result {
-            Ok(1) => Ok(()),
+            // Read back what was stored: the database sets the timestamps and the version.
+            Ok(1) => load(tx, actor, row.id, false).await,
             Ok(_) => Err(ApiError::PreconditionFailed),
             Err(e) if is_exclusion(&e) => {
                 repo::rollback_to_savepoint(tx).await?;
@@ -406,7 +407,7 @@ pub async fn book(
         updated_at: now,
     };
     row.notes_enc = seal_notes(cipher, &row, input.notes.as_deref())?;
-    write_guarded(tx, &row, actor, None).await?;
+    let row = write_guarded(tx, &row, actor, None).await?;
     audit::record(
         tx,
         actor,
@@ -508,8 +509,7 @@ pub async fn reschedule(
     row.blocked_until =
         ends_at + Duration::minutes(i64::from(buffer_minutes(&refs.pro, &refs.procedure)));
     row.overridden = !overridden.is_empty();
-    write_guarded(tx, &row, actor, Some(version)).await?;
-    row.version += 1;
+    let row = write_guarded(tx, &row, actor, Some(version)).await?;
     audit::record(
         tx,
         actor,
@@ -636,33 +636,7 @@ pub async fn list(
 
 /// The JSON of an appointment (`notes` only for staff, clinicians and admins).
 pub fn appointment_json(a: &Appointment, role: Role) -> Value {
-    let r = &a.row;
-    let mut v = json!({
-        "id": r.id,
-        "patientId": r.patient_id,
-        "professionalId": r.professional_id,
-        "roomId": r.room_id,
-        "procedureId": r.procedure_id,
-        "startsAt": r.starts_at,
-        "endsAt": r.ends_at,
-        "blockedUntil": r.blocked_until,
-        "type": r.kind,
-        "status": r.status,
-        "cancelReason": r.cancel_reason,
-        "cancelledAt": r.cancelled_at,
-        "overridden": r.overridden,
-        "treatmentPlanId": r.treatment_plan_id,
-        "sessionNumber": r.session_number,
-        "version": r.version,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-    });
-    if role != Role::Patient
-        && let Some(o) = v.as_object_mut()
-    {
-        o.insert("notes".into(), json!(a.notes));
-    }
-    v
+    super::views::to_json(&super::views::AppointmentView::shape(a, role))
 }
 
 /// Grid of offered start times, in minutes.

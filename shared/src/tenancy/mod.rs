@@ -32,7 +32,7 @@ pub use repo::Membership;
 pub static X_CLINIC_ID: HeaderName = HeaderName::from_static("x-clinic-id");
 
 /// Application roles, stored in `clinic_members.role`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the clinic: members, catalog, audit.

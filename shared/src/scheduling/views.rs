@@ -1,0 +1,293 @@
+//! What the scheduling API returns: one typed view per resource, shared by the REST handlers,
+//! the tRPC procedures, the OpenAPI document (`utoipa`) and the TypeScript types (`ts-rs`), so
+//! the documented shape is the shape on the wire.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::repo::{ProcedureRow, ProfessionalRow, RoomRow};
+use super::service::Appointment;
+use crate::tenancy::Role;
+
+/// One block of weekly working hours (clinic local time, `America/Sao_Paulo`).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct WorkingHoursView {
+    /// 0 = Sunday … 6 = Saturday.
+    pub weekday: i16,
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM`.
+    pub end: String,
+}
+
+/// A professional: council registration, verification, certifications and hours.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ProfessionalView {
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub display_name: String,
+    /// CRM, COREN, CRO, CRF, CRBM, …
+    pub council: String,
+    pub council_uf: String,
+    /// Digits of the council number (a string: leading zeros are not numeric).
+    pub council_number: String,
+    /// `CRM/SP 123456`, as printed on prescriptions.
+    pub registration: String,
+    pub rqe: Vec<String>,
+    /// `pending`, `verified`, `suspended` or `revoked`; only `verified` may be booked.
+    pub verification_status: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub certifications: Vec<String>,
+    pub buffer_minutes: i32,
+    pub working_hours: Vec<WorkingHoursView>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ProfessionalRow> for ProfessionalView {
+    fn from(p: &ProfessionalRow) -> Self {
+        Self {
+            id: p.id,
+            user_id: p.user_id,
+            display_name: p.display_name.clone(),
+            council: p.council.clone(),
+            council_uf: p.council_uf.clone(),
+            council_number: p.council_number.to_string(),
+            registration: format!("{}/{} {}", p.council, p.council_uf, p.council_number),
+            rqe: p.rqe.clone(),
+            verification_status: p.verification_status.clone(),
+            verified_at: p.verified_at,
+            certifications: p.certifications.clone(),
+            buffer_minutes: p.buffer_minutes,
+            working_hours: p
+                .hours
+                .iter()
+                .map(|(d, s, e)| WorkingHoursView {
+                    weekday: *d,
+                    start: s.format("%H:%M").to_string(),
+                    end: e.format("%H:%M").to_string(),
+                })
+                .collect(),
+            active: p.active,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// `{"items": [...]}` of professionals.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+pub struct ProfessionalList {
+    pub items: Vec<ProfessionalView>,
+}
+
+/// A period a professional cannot be booked.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct TimeOffView {
+    pub id: Uuid,
+    pub professional_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// A room or device (a bookable resource).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct RoomView {
+    pub id: Uuid,
+    pub name: String,
+    /// `room` or `device`.
+    pub kind: String,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&RoomRow> for RoomView {
+    fn from(r: &RoomRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name.clone(),
+            kind: r.kind.clone(),
+            active: r.active,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// `{"items": [...]}` of rooms.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+pub struct RoomList {
+    pub items: Vec<RoomView>,
+}
+
+/// A catalog procedure with its session rules and regulatory data.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ProcedureView {
+    pub id: Uuid,
+    pub name: String,
+    /// `injectable`, `laser`, `facial`, `body`, `surgical` or `combination`.
+    pub category: String,
+    /// Finer kind used by contraindication rules (e.g. `botulinum_toxin`).
+    pub kind: Option<String>,
+    pub duration_minutes: i32,
+    pub buffer_after_minutes: i32,
+    pub session_count: i32,
+    pub min_interval_days: Option<i32>,
+    pub max_interval_days: Option<i32>,
+    pub recovery_days: i32,
+    pub touch_up_window_days: Option<i32>,
+    pub required_certifications: Vec<String>,
+    pub allowed_councils: Vec<String>,
+    /// ANVISA registration of the product or device (digits).
+    pub anvisa_registration: Option<String>,
+    pub anvisa_expires_on: Option<NaiveDate>,
+    /// Price in BRL cents.
+    pub price_cents: i64,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ProcedureRow> for ProcedureView {
+    fn from(p: &ProcedureRow) -> Self {
+        Self {
+            id: p.id,
+            name: p.name.clone(),
+            category: p.category.clone(),
+            kind: p.kind.clone(),
+            duration_minutes: p.duration_minutes,
+            buffer_after_minutes: p.buffer_after_minutes,
+            session_count: p.session_count,
+            min_interval_days: p.min_interval_days,
+            max_interval_days: p.max_interval_days,
+            recovery_days: p.recovery_days,
+            touch_up_window_days: p.touch_up_window_days,
+            required_certifications: p.required_certifications.clone(),
+            allowed_councils: p.allowed_councils.clone(),
+            anvisa_registration: p.anvisa_registration.clone(),
+            anvisa_expires_on: p.anvisa_expires_on,
+            price_cents: p.price_cents,
+            active: p.active,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// `{"items": [...]}` of procedures.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+pub struct ProcedureList {
+    pub items: Vec<ProcedureView>,
+}
+
+/// An appointment. `notes` (clinical free text, encrypted at rest) is left out for the patient
+/// role.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct AppointmentView {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub professional_id: Uuid,
+    pub room_id: Option<Uuid>,
+    pub procedure_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// End of the professional's buffer after the appointment (nothing else may start before).
+    pub blocked_until: DateTime<Utc>,
+    /// `in_person` or `telemedicine`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `scheduled`, `confirmed`, `in_progress`, `completed`, `cancelled` or `no_show`.
+    pub status: String,
+    pub cancel_reason: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Booked over a working-hours, time-off or contraindication rule (see the audit trail).
+    pub overridden: bool,
+    pub treatment_plan_id: Option<Uuid>,
+    pub session_number: Option<i32>,
+    /// Absent for the patient role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AppointmentView {
+    /// The view `role` receives.
+    pub fn shape(a: &Appointment, role: Role) -> Self {
+        let r = &a.row;
+        Self {
+            id: r.id,
+            patient_id: r.patient_id,
+            professional_id: r.professional_id,
+            room_id: r.room_id,
+            procedure_id: r.procedure_id,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            blocked_until: r.blocked_until,
+            kind: r.kind.clone(),
+            status: r.status.clone(),
+            cancel_reason: r.cancel_reason.clone(),
+            cancelled_at: r.cancelled_at,
+            overridden: r.overridden,
+            treatment_plan_id: r.treatment_plan_id,
+            session_number: r.session_number,
+            notes: (role != Role::Patient).then(|| a.notes.clone()),
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A page of appointments (`nextCursor` is null on the last page).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct AppointmentPage {
+    pub items: Vec<AppointmentView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Free start times for a procedure with a professional (and room).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct AvailabilityView {
+    pub procedure_id: Uuid,
+    pub professional_id: Uuid,
+    pub room_id: Option<Uuid>,
+    /// Grid of the offered start times, in minutes.
+    pub step_minutes: i32,
+    pub slots: Vec<DateTime<Utc>>,
+}
+
+/// JSON of a view (for handlers that add fields, e.g. booking warnings). Serializing these
+/// plain structs cannot fail; `null` would only stand for a bug caught by the tests.
+pub fn to_json<T: Serialize>(view: &T) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or(serde_json::Value::Null)
+}
