@@ -19,4 +19,5 @@ mod patients;
 mod pipeline;
 mod ratelimit;
 mod scheduling;
+mod scheduling_clinical;
 mod tenancy;

@@ -8,9 +8,14 @@
 
 mod appointment_repo;
 pub mod catalog;
+pub mod clinical_facts;
+mod clinical_repo;
+pub mod contraindications;
 pub mod model;
+pub mod plans;
 mod repo;
 mod routes;
 pub mod service;
 
+pub use repo::ProcedureRow;
 pub use routes::router;

@@ -15,7 +15,7 @@ use super::model::{
     AppointmentInput, ProcedureInput, ProfessionalInput, RescheduleInput, RoomInput, Status,
     StatusInput, TimeOffInput,
 };
-use super::{catalog, repo, service};
+use super::{catalog, clinical_facts, contraindications, plans, repo, service};
 use crate::error::{ApiError, Msg};
 use crate::http::cursor;
 use crate::http::extract::{Json, Path, Query};
@@ -68,6 +68,39 @@ pub fn router() -> Router<AppState> {
             p.on(post(cancel_appointment)),
         )
         .route("/v1/availability", p.on(get(get_availability)))
+        .route(
+            "/v1/clinical/contraindications",
+            p.on(post(check_contraindications)),
+        )
+        .route(
+            "/v1/clinical/facts",
+            p.on(get(list_clinical_facts).post(create_clinical_fact)),
+        )
+        .route("/v1/treatment-plans", p.on(post(create_treatment_plan)))
+        .route(
+            "/v1/treatment-plans/preview",
+            p.on(post(preview_treatment_plan)),
+        )
+}
+
+/// Adds `planViolations` to an appointment body when it belongs to a plan (after a move or a
+/// cancellation: the rest of the plan is re-validated, nothing else is moved).
+async fn with_plan_violations(
+    tx: &crate::db::Tx,
+    clinic_id: Uuid,
+    a: &service::Appointment,
+    body: &mut Value,
+) -> Result<(), ApiError> {
+    if let Some(plan_id) = a.row.treatment_plan_id {
+        let v = plans::plan_violations(tx, clinic_id, plan_id).await?;
+        if let Some(o) = body.as_object_mut() {
+            o.insert(
+                "planViolations".into(),
+                json!(v.iter().map(plans::Violation::to_json).collect::<Vec<_>>()),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn etag(version: i32) -> HeaderValue {
@@ -300,11 +333,21 @@ async fn create_appointment(
 ) -> Result<Response, ApiError> {
     let input = input.validate()?;
     let actor = t.actor();
-    let a = service::book(&t.tx, state.cipher(), &actor, &input).await?;
+    let booked = service::book(&t.tx, state.cipher(), &actor, &input).await?;
     t.tx.commit().await?;
+    let a = booked.appointment;
     let mut body = service::appointment_json(&a, actor.role);
     if let Some(o) = body.as_object_mut() {
-        o.insert("warnings".into(), json!([]));
+        o.insert(
+            "warnings".into(),
+            json!(
+                booked
+                    .warnings
+                    .iter()
+                    .map(|f| f.to_json())
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
     Ok(respond(
         StatusCode::CREATED,
@@ -341,13 +384,10 @@ async fn reschedule_appointment(
     let input = input.validate()?;
     let actor = t.actor();
     let a = service::reschedule(&t.tx, state.cipher(), &actor, id, version, &input).await?;
+    let mut body = service::appointment_json(&a, actor.role);
+    with_plan_violations(&t.tx, actor.clinic_id, &a, &mut body).await?;
     t.tx.commit().await?;
-    Ok(respond(
-        StatusCode::OK,
-        service::appointment_json(&a, actor.role),
-        a.row.version,
-        None,
-    ))
+    Ok(respond(StatusCode::OK, body, a.row.version, None))
 }
 
 async fn update_appointment_status(
@@ -360,13 +400,10 @@ async fn update_appointment_status(
     let actor = t.actor();
     let a = service::change_status(&t.tx, state.cipher(), &actor, id, status, reason.as_deref())
         .await?;
+    let mut body = service::appointment_json(&a, actor.role);
+    with_plan_violations(&t.tx, actor.clinic_id, &a, &mut body).await?;
     t.tx.commit().await?;
-    Ok(respond(
-        StatusCode::OK,
-        service::appointment_json(&a, actor.role),
-        a.row.version,
-        None,
-    ))
+    Ok(respond(StatusCode::OK, body, a.row.version, None))
 }
 
 #[derive(Deserialize)]
@@ -389,13 +426,10 @@ async fn cancel_appointment(
     let actor = t.actor();
     let a = service::change_status(&t.tx, state.cipher(), &actor, id, status, reason.as_deref())
         .await?;
+    let mut body = service::appointment_json(&a, actor.role);
+    with_plan_violations(&t.tx, actor.clinic_id, &a, &mut body).await?;
     t.tx.commit().await?;
-    Ok(respond(
-        StatusCode::OK,
-        service::appointment_json(&a, actor.role),
-        a.row.version,
-        None,
-    ))
+    Ok(respond(StatusCode::OK, body, a.row.version, None))
 }
 
 /// Filters of `GET /v1/appointments`.
@@ -522,5 +556,327 @@ async fn get_availability(
         "roomId": p.room,
         "stepMinutes": service::AVAILABILITY_STEP_MINUTES,
         "slots": slots,
+    })))
+}
+
+/// Body of `POST /v1/clinical/contraindications`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContraindicationsInput {
+    patient_id: Uuid,
+    procedure_ids: Vec<Uuid>,
+    /// The clinic-local date to assess (default: today); washouts and age depend on it.
+    date: Option<chrono::NaiveDate>,
+}
+
+async fn check_contraindications(
+    State(state): State<AppState>,
+    t: Tenant<perm::ClinicalRead>,
+    Json(input): Json<ContraindicationsInput>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut ids = input.procedure_ids.clone();
+    ids.sort();
+    ids.dedup();
+    if input.procedure_ids.is_empty()
+        || input.procedure_ids.len() > 20
+        || ids.len() != input.procedure_ids.len()
+    {
+        return Err(ApiError::field(
+            "procedureIds",
+            "invalid_length",
+            Msg::new(
+                "Informe de 1 a 20 procedimentos distintos.",
+                "Give 1 to 20 distinct procedures.",
+            ),
+        ));
+    }
+    let mut procedures = Vec::with_capacity(input.procedure_ids.len());
+    for (i, id) in input.procedure_ids.iter().enumerate() {
+        let p = repo::find_procedure(&t.tx, t.clinic_id, *id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::field(
+                    format!("procedureIds[{i}]"),
+                    "not_found",
+                    Msg::new(
+                        "Procedimento não encontrado nesta clínica.",
+                        "Procedure not found in this clinic.",
+                    ),
+                )
+            })?;
+        procedures.push(p);
+    }
+    let actor = t.actor();
+    let results = contraindications::check(
+        &t.tx,
+        state.cipher(),
+        &actor,
+        input.patient_id,
+        &procedures,
+        input.date,
+    )
+    .await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(json!({
+        "patientId": input.patient_id,
+        "results": results.iter().map(contraindications::Assessment::to_json).collect::<Vec<_>>(),
+        "advisory": { "pt-BR": contraindications::ADVISORY.0, "en": contraindications::ADVISORY.1 },
+    })))
+}
+
+/// Preferences of a plan preview.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlanPreferences {
+    professional_id: Uuid,
+    room_id: Option<Uuid>,
+    #[serde(default)]
+    days_of_week: Vec<i32>,
+    #[serde(default)]
+    periods: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlanProcedureInput {
+    procedure_id: Uuid,
+    sessions: Option<i32>,
+}
+
+/// Body of `POST /v1/treatment-plans/preview`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlanPreviewInput {
+    patient_id: Uuid,
+    procedures: Vec<PlanProcedureInput>,
+    start_date: chrono::NaiveDate,
+    preferences: PlanPreferences,
+}
+
+fn invalid(field: &str, pt: &'static str, en: &'static str) -> ApiError {
+    ApiError::field(field, "invalid_value", Msg::new(pt, en))
+}
+
+impl PlanPreviewInput {
+    fn validate(self) -> Result<plans::PlanRequest, ApiError> {
+        if self.procedures.is_empty() || self.procedures.len() > 5 {
+            return Err(invalid(
+                "procedures",
+                "Informe de 1 a 5 procedimentos.",
+                "Give 1 to 5 procedures.",
+            ));
+        }
+        if self
+            .procedures
+            .iter()
+            .any(|p| p.sessions.is_some_and(|n| !(1..=20).contains(&n)))
+        {
+            return Err(invalid(
+                "procedures.sessions",
+                "Sessões: de 1 a 20.",
+                "Sessions: 1 to 20.",
+            ));
+        }
+        if self
+            .preferences
+            .days_of_week
+            .iter()
+            .any(|d| !(0..=6).contains(d))
+        {
+            return Err(invalid(
+                "preferences.daysOfWeek",
+                "Dias da semana de 0 (domingo) a 6 (sábado).",
+                "Weekdays from 0 (Sunday) to 6 (Saturday).",
+            ));
+        }
+        if self
+            .preferences
+            .periods
+            .iter()
+            .any(|p| !plans::PERIODS.iter().any(|(n, _)| n == p))
+        {
+            return Err(invalid(
+                "preferences.periods",
+                "Períodos: morning, afternoon, evening.",
+                "Periods: morning, afternoon, evening.",
+            ));
+        }
+        Ok(plans::PlanRequest {
+            patient_id: self.patient_id,
+            procedures: self
+                .procedures
+                .iter()
+                .map(|p| plans::PlanProcedure {
+                    procedure_id: p.procedure_id,
+                    sessions: p.sessions,
+                })
+                .collect(),
+            start_date: self.start_date,
+            professional_id: self.preferences.professional_id,
+            room_id: self.preferences.room_id,
+            weekdays: self.preferences.days_of_week,
+            periods: self.preferences.periods,
+        })
+    }
+}
+
+async fn preview_treatment_plan(
+    State(state): State<AppState>,
+    t: Tenant<perm::AppointmentsWrite>,
+    Json(input): Json<PlanPreviewInput>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let req = input.validate()?;
+    let actor = t.actor();
+    let (sessions, conflicts) = plans::preview(&t.tx, state.cipher(), &actor, &req).await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(json!({
+        "patientId": req.patient_id,
+        "sessions": sessions.iter().map(plans::Proposed::to_json).collect::<Vec<_>>(),
+        "conflicts": conflicts.iter().map(plans::PlanConflict::to_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlanSessionInput {
+    procedure_id: Uuid,
+    session_number: i32,
+    professional_id: Uuid,
+    room_id: Option<Uuid>,
+    starts_at: DateTime<Utc>,
+}
+
+/// Body of `POST /v1/treatment-plans`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlanCreateInput {
+    patient_id: Uuid,
+    sessions: Vec<PlanSessionInput>,
+    clinical_override: Option<super::model::OverrideInput>,
+}
+
+async fn create_treatment_plan(
+    State(state): State<AppState>,
+    t: Tenant<perm::AppointmentsWrite>,
+    Json(input): Json<PlanCreateInput>,
+) -> Result<Response, ApiError> {
+    if input.sessions.is_empty() || input.sessions.len() > 40 {
+        return Err(invalid(
+            "sessions",
+            "Informe de 1 a 40 sessões.",
+            "Give 1 to 40 sessions.",
+        ));
+    }
+    let mut keys: Vec<(Uuid, i32)> = input
+        .sessions
+        .iter()
+        .map(|s| (s.procedure_id, s.session_number))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != input.sessions.len()
+        || input
+            .sessions
+            .iter()
+            .any(|s| !(1..=20).contains(&s.session_number))
+    {
+        return Err(invalid(
+            "sessions",
+            "Números de sessão de 1 a 20, sem repetição por procedimento.",
+            "Session numbers 1 to 20, unique per procedure.",
+        ));
+    }
+    let mut e = crate::patients::model::Errors::default();
+    let reason = super::model::override_reason(
+        &mut e,
+        "clinicalOverride.reason",
+        input.clinical_override.as_ref(),
+    );
+    e.finish()?;
+    let sessions: Vec<plans::SessionInput> = input
+        .sessions
+        .iter()
+        .map(|s| plans::SessionInput {
+            procedure_id: s.procedure_id,
+            session_number: s.session_number,
+            professional_id: s.professional_id,
+            room_id: s.room_id,
+            starts_at: s.starts_at,
+        })
+        .collect();
+    let actor = t.actor();
+    let plan = plans::create(
+        &t.tx,
+        state.cipher(),
+        &actor,
+        input.patient_id,
+        &sessions,
+        reason.as_deref(),
+    )
+    .await?;
+    t.tx.commit().await?;
+    let body = json!({
+        "id": plan.id,
+        "patientId": input.patient_id,
+        "sessions": plan.sessions.iter().map(|b| {
+            let mut v = service::appointment_json(&b.appointment, actor.role);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("warnings".into(), json!(b.warnings.iter().map(|f| f.to_json()).collect::<Vec<_>>()));
+            }
+            v
+        }).collect::<Vec<_>>(),
+    });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Body of `POST /v1/clinical/facts`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClinicalFactInput {
+    patient_id: Uuid,
+    kind: String,
+    description: String,
+    condition_code: Option<String>,
+    started_on: Option<chrono::NaiveDate>,
+    ended_on: Option<chrono::NaiveDate>,
+}
+
+async fn create_clinical_fact(
+    State(state): State<AppState>,
+    t: Tenant<perm::ClinicalRead>,
+    Json(input): Json<ClinicalFactInput>,
+) -> Result<Response, ApiError> {
+    let fact = clinical_facts::NewFact::parse(
+        input.patient_id,
+        &input.kind,
+        &input.description,
+        input.condition_code,
+        input.started_on,
+        input.ended_on,
+    )?;
+    let actor = t.actor();
+    let saved = clinical_facts::record(&t.tx, state.cipher(), &actor, &fact).await?;
+    t.tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(saved.to_json())).into_response())
+}
+
+/// Query of `GET /v1/clinical/facts`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClinicalFactsParams {
+    patient_id: Uuid,
+}
+
+async fn list_clinical_facts(
+    State(state): State<AppState>,
+    t: Tenant<perm::ClinicalRead>,
+    Query(p): Query<ClinicalFactsParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let actor = t.actor();
+    let facts = clinical_facts::list(&t.tx, state.cipher(), &actor, p.patient_id).await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(json!({
+        "patientId": p.patient_id,
+        "items": facts.iter().map(clinical_facts::Fact::to_json).collect::<Vec<_>>(),
     })))
 }

@@ -13,13 +13,14 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::appointment_repo::{self as repo, AppointmentRow, Conflict, ListFilter};
+use super::contraindications::{self, Checker, Finding};
 use super::model::{ANVISA_REQUIRED, NewAppointment, Reschedule, Status};
 use super::repo::{self as catalog, ProcedureRow, ProfessionalRow};
 use crate::audit::{self, Event, Outcome, Risk};
 use crate::crypto::{FieldCipher, Place};
 use crate::db::{Tx, map_pg_error};
 use crate::error::{ApiError, Msg};
-use crate::tenancy::{Actor, Role};
+use crate::tenancy::{Action, Actor, Role, allowed};
 
 const TABLE: &str = "appointments";
 
@@ -159,12 +160,12 @@ fn is_exclusion(e: &tokio_postgres::Error) -> bool {
 }
 
 /// Loaded references of a booking.
-struct Refs {
-    pro: ProfessionalRow,
-    procedure: ProcedureRow,
+pub(super) struct Refs {
+    pub(super) pro: ProfessionalRow,
+    pub(super) procedure: ProcedureRow,
 }
 
-async fn load_refs(
+pub(super) async fn load_refs(
     tx: &Tx,
     clinic_id: Uuid,
     professional_id: Uuid,
@@ -339,13 +340,81 @@ fn is_deadlock(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
 
+/// A booking and the relative contraindication findings it carries as warnings.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub appointment: Appointment,
+    pub warnings: Vec<Finding>,
+}
+
+/// Where a booking sits in a treatment plan.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanSlot {
+    pub plan_id: Uuid,
+    pub session_number: i32,
+}
+
 /// Books an appointment (see the module doc for the order of checks).
 pub async fn book(
     tx: &Tx,
     cipher: &FieldCipher,
     actor: &Actor,
     input: &NewAppointment,
-) -> Result<Appointment, ApiError> {
+) -> Result<Booked, ApiError> {
+    book_in_plan(tx, cipher, actor, input, None).await
+}
+
+/// Runs the contraindication check of a booking: blocking findings refuse it (422) unless a
+/// clinician or admin overrides with a reason. Returns the overridden rule ids and the
+/// relative findings.
+async fn clinical_gate(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    input: &NewAppointment,
+    procedure: &ProcedureRow,
+    local_date: chrono::NaiveDate,
+    exclude: Option<Uuid>,
+) -> Result<(Vec<String>, Vec<Finding>), ApiError> {
+    let checker = Checker::load(
+        tx,
+        cipher,
+        actor,
+        input.patient_id,
+        local_date,
+        local_date,
+        exclude,
+    )
+    .await?;
+    let assessment = checker.assess(procedure, local_date, &[]);
+    let blocking = assessment.blocking();
+    let mut overridden = Vec::new();
+    if !blocking.is_empty() {
+        match &input.clinical_override {
+            None => return Err(contraindications::contraindicated(&blocking)),
+            Some(_) if !allowed(actor.role, Action::ClinicalOverride) => {
+                return Err(ApiError::Forbidden {
+                    code: "clinical_override_forbidden",
+                    detail: Msg::new(
+                        "Somente profissionais clínicos ou administradores podem prosseguir apesar de uma contraindicação.",
+                        "Only clinicians or admins may proceed despite a contraindication.",
+                    ),
+                });
+            }
+            Some(_) => overridden = blocking.iter().map(|f| f.rule_id.clone()).collect(),
+        }
+    }
+    Ok((overridden, assessment.relative))
+}
+
+/// Books an appointment, optionally as session `n` of a treatment plan.
+pub async fn book_in_plan(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    input: &NewAppointment,
+    plan: Option<PlanSlot>,
+) -> Result<Booked, ApiError> {
     match repo::patient_state(tx, actor.clinic_id, input.patient_id).await? {
         None => return Err(reference("patientId")),
         Some(true) => {
@@ -382,6 +451,8 @@ pub async fn book(
     )
     .await?;
     compliance(&refs.pro, &refs.procedure, local_date)?;
+    let (clinical_overridden, warnings) =
+        clinical_gate(tx, cipher, actor, input, &refs.procedure, local_date, None).await?;
     let now = Utc::now();
     let mut row = AppointmentRow {
         id: Uuid::new_v4(),
@@ -398,9 +469,9 @@ pub async fn book(
         notes_enc: None,
         cancel_reason: None,
         cancelled_at: None,
-        overridden: !overridden.is_empty(),
-        treatment_plan_id: None,
-        session_number: None,
+        overridden: !overridden.is_empty() || !clinical_overridden.is_empty(),
+        treatment_plan_id: plan.map(|p| p.plan_id),
+        session_number: plan.map(|p| p.session_number),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -422,6 +493,9 @@ pub async fn book(
                 "procedureId": row.procedure_id,
                 "roomId": row.room_id,
                 "overridden": row.overridden,
+                "treatmentPlanId": row.treatment_plan_id,
+                "sessionNumber": row.session_number,
+                "warningRuleIds": warnings.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(),
             }),
         },
     )
@@ -431,9 +505,30 @@ pub async fn book(
     {
         audit_override(tx, actor, &row, &overridden, reason).await?;
     }
-    Ok(Appointment {
-        notes: input.notes.clone(),
-        row,
+    if let Some(reason) = &input.clinical_override
+        && !clinical_overridden.is_empty()
+    {
+        audit::record(
+            tx,
+            actor,
+            Event {
+                patient_id: Some(row.patient_id),
+                action: "appointment.clinical_override",
+                resource_type: "appointment",
+                resource_id: Some(row.id),
+                outcome: Outcome::Success,
+                risk: Risk::Critical,
+                details: json!({ "ruleIds": clinical_overridden, "reason": reason }),
+            },
+        )
+        .await?;
+    }
+    Ok(Booked {
+        appointment: Appointment {
+            notes: input.notes.clone(),
+            row,
+        },
+        warnings,
     })
 }
 
@@ -510,6 +605,18 @@ pub async fn reschedule(
     row.overridden = !overridden.is_empty();
     write_guarded(tx, &row, actor, Some(version)).await?;
     row.version += 1;
+    if let Some(plan_id) = row.treatment_plan_id {
+        // A plan session may not come earlier than the minimum interval after the previous one
+        // (nor the next one earlier than that after this one).
+        let broken: Vec<_> = super::plans::plan_violations(tx, actor.clinic_id, plan_id)
+            .await?
+            .into_iter()
+            .filter(|v| v.rule == "min_interval")
+            .collect();
+        if !broken.is_empty() {
+            return Err(super::plans::interval_error(&broken));
+        }
+    }
     audit::record(
         tx,
         actor,
