@@ -1200,3 +1200,100 @@ async fn db_plan_crossing_a_month_boundary_keeps_local_times_in_sao_paulo() {
     }
     assert!(local[1].0.as_str() >= "2031-05-26", "{local:?}");
 }
+
+#[tokio::test]
+async fn db_plan_preview_without_a_professional_uses_a_qualified_one() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    // An unverified professional working the same hours must never be proposed.
+    let pending = crate::scheduling::professional(&admin, w.w.a, "pending", &["injectables"]).await;
+    let plla = plla(&admin, w.w.a).await;
+    let v = preview(
+        &app,
+        w.w.a_staff,
+        json!({ "patientId": w.patient, "procedures": [{ "procedureId": plla }], "startDate": "2030-09-02" }),
+    )
+    .await;
+    let sessions = v["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 3, "{v}");
+    for s in sessions {
+        assert_eq!(s["professionalId"], json!(w.pro), "{v}");
+        assert_ne!(s["professionalId"], json!(pending));
+    }
+}
+
+#[tokio::test]
+async fn db_moving_an_appointment_into_a_washout_is_422_unless_a_clinician_overrides() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let micro = kind_procedure(
+        &admin,
+        w.w.a,
+        "Microagulhamento",
+        "facial",
+        "microneedling",
+        (1, None, None),
+    )
+    .await;
+    let toxin = book(&app, w.w.a_staff, toxin_booking(&w, w.patient, "10:00")).await;
+    assert_eq!(toxin.status, 201);
+    // Microneedling three weeks after the toxin: fine.
+    let res = book(
+        &app,
+        w.w.a_staff,
+        json!({ "patientId": w.patient, "professionalId": w.pro, "procedureId": micro,
+                "startsAt": "2030-03-25T10:00:00-03:00" }),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let path = format!("/v1/appointments/{}", res.json()["id"].as_str().unwrap());
+    // Moved to 6 days after the toxin: inside the 14-day washout.
+    let into = json!({ "startsAt": "2030-03-10T10:00:00-03:00" });
+    let p = call(
+        &app,
+        "PATCH",
+        &path,
+        w.w.a_staff,
+        Some(into.clone()),
+        &[("if-match", "\"1\"")],
+    )
+    .await
+    .assert_problem(422, "contraindicated");
+    assert_eq!(rule_ids(&p["findings"]), vec!["recent_toxin_microneedling"]);
+    // English on request.
+    let en = call(
+        &app,
+        "PATCH",
+        &path,
+        w.w.a_staff,
+        Some(into.clone()),
+        &[("if-match", "\"1\""), ("accept-language", "en")],
+    )
+    .await;
+    assert!(
+        en.json()["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Contraindicated")
+    );
+    let mut with = into;
+    with["clinicalOverride"] = json!({ "reason": "Áreas diferentes, avaliado" });
+    let ok = call(
+        &app,
+        "PATCH",
+        &path,
+        w.w.a_clinician,
+        Some(with),
+        &[("if-match", "\"1\"")],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.json()["overridden"], true);
+    assert!(
+        audit_actions(&admin, w.w.a)
+            .await
+            .contains(&"appointment.clinical_override".to_owned())
+    );
+}

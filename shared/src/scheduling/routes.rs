@@ -383,9 +383,22 @@ async fn reschedule_appointment(
     let version = if_match(&headers)?;
     let input = input.validate()?;
     let actor = t.actor();
-    let a = service::reschedule(&t.tx, state.cipher(), &actor, id, version, &input).await?;
+    let moved = service::reschedule(&t.tx, state.cipher(), &actor, id, version, &input).await?;
+    let a = moved.appointment;
     let mut body = service::appointment_json(&a, actor.role);
     with_plan_violations(&t.tx, actor.clinic_id, &a, &mut body).await?;
+    if let Some(o) = body.as_object_mut() {
+        o.insert(
+            "warnings".into(),
+            json!(
+                moved
+                    .warnings
+                    .iter()
+                    .map(|f| f.to_json())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
     t.tx.commit().await?;
     Ok(respond(StatusCode::OK, body, a.row.version, None))
 }
@@ -624,11 +637,11 @@ async fn check_contraindications(
     })))
 }
 
-/// Preferences of a plan preview.
-#[derive(Deserialize)]
+/// Preferences of a plan preview (all optional).
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PlanPreferences {
-    professional_id: Uuid,
+    professional_id: Option<Uuid>,
     room_id: Option<Uuid>,
     #[serde(default)]
     days_of_week: Vec<i32>,
@@ -650,6 +663,7 @@ struct PlanPreviewInput {
     patient_id: Uuid,
     procedures: Vec<PlanProcedureInput>,
     start_date: chrono::NaiveDate,
+    #[serde(default)]
     preferences: PlanPreferences,
 }
 

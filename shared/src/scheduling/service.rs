@@ -364,33 +364,33 @@ pub async fn book(
     book_in_plan(tx, cipher, actor, input, None).await
 }
 
-/// Runs the contraindication check of a booking: blocking findings refuse it (422) unless a
-/// clinician or admin overrides with a reason. Returns the overridden rule ids and the
-/// relative findings.
+/// Runs the contraindication check of a booking or a move: blocking findings refuse it (422)
+/// unless a clinician or admin overrides with a reason. Returns the overridden rule ids and
+/// the relative findings. `exclude` leaves out the appointment being moved (it must not count
+/// as its own "recent procedure").
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per booking path, all ids"
+)]
 async fn clinical_gate(
     tx: &Tx,
     cipher: &FieldCipher,
     actor: &Actor,
-    input: &NewAppointment,
+    patient_id: Uuid,
+    clinical_override: Option<&str>,
     procedure: &ProcedureRow,
     local_date: chrono::NaiveDate,
     exclude: Option<Uuid>,
 ) -> Result<(Vec<String>, Vec<Finding>), ApiError> {
     let checker = Checker::load(
-        tx,
-        cipher,
-        actor,
-        input.patient_id,
-        local_date,
-        local_date,
-        exclude,
+        tx, cipher, actor, patient_id, local_date, local_date, exclude,
     )
     .await?;
     let assessment = checker.assess(procedure, local_date, &[]);
     let blocking = assessment.blocking();
     let mut overridden = Vec::new();
     if !blocking.is_empty() {
-        match &input.clinical_override {
+        match clinical_override {
             None => return Err(contraindications::contraindicated(&blocking)),
             Some(_) if !allowed(actor.role, Action::ClinicalOverride) => {
                 return Err(ApiError::Forbidden {
@@ -405,6 +405,32 @@ async fn clinical_gate(
         }
     }
     Ok((overridden, assessment.relative))
+}
+
+/// Records a clinician's decision to proceed despite blocking findings: who, which rules, why
+/// (the reason is a short justification the clinician typed for the audit trail, never shown
+/// in logs).
+async fn audit_clinical_override(
+    tx: &Tx,
+    actor: &Actor,
+    row: &AppointmentRow,
+    rule_ids: &[String],
+    reason: &str,
+) -> Result<(), ApiError> {
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(row.patient_id),
+            action: "appointment.clinical_override",
+            resource_type: "appointment",
+            resource_id: Some(row.id),
+            outcome: Outcome::Success,
+            risk: Risk::Critical,
+            details: json!({ "ruleIds": rule_ids, "reason": reason, "startsAt": row.starts_at }),
+        },
+    )
+    .await
 }
 
 /// Books an appointment, optionally as session `n` of a treatment plan.
@@ -451,8 +477,17 @@ pub async fn book_in_plan(
     )
     .await?;
     compliance(&refs.pro, &refs.procedure, local_date)?;
-    let (clinical_overridden, warnings) =
-        clinical_gate(tx, cipher, actor, input, &refs.procedure, local_date, None).await?;
+    let (clinical_overridden, warnings) = clinical_gate(
+        tx,
+        cipher,
+        actor,
+        input.patient_id,
+        input.clinical_override.as_deref(),
+        &refs.procedure,
+        local_date,
+        None,
+    )
+    .await?;
     let now = Utc::now();
     let mut row = AppointmentRow {
         id: Uuid::new_v4(),
@@ -508,20 +543,7 @@ pub async fn book_in_plan(
     if let Some(reason) = &input.clinical_override
         && !clinical_overridden.is_empty()
     {
-        audit::record(
-            tx,
-            actor,
-            Event {
-                patient_id: Some(row.patient_id),
-                action: "appointment.clinical_override",
-                resource_type: "appointment",
-                resource_id: Some(row.id),
-                outcome: Outcome::Success,
-                risk: Risk::Critical,
-                details: json!({ "ruleIds": clinical_overridden, "reason": reason }),
-            },
-        )
-        .await?;
+        audit_clinical_override(tx, actor, &row, &clinical_overridden, reason).await?;
     }
     Ok(Booked {
         appointment: Appointment {
@@ -563,7 +585,7 @@ pub async fn reschedule(
     id: Uuid,
     version: i32,
     input: &Reschedule,
-) -> Result<Appointment, ApiError> {
+) -> Result<Booked, ApiError> {
     let mut row = load(tx, actor, id, true).await?;
     if row.version != version {
         return Err(ApiError::PreconditionFailed);
@@ -595,6 +617,18 @@ pub async fn reschedule(
     )
     .await?;
     compliance(&refs.pro, &refs.procedure, local_date)?;
+    // The new date is checked again: a washout or an age limit depends on it.
+    let (clinical_overridden, warnings) = clinical_gate(
+        tx,
+        cipher,
+        actor,
+        row.patient_id,
+        input.clinical_override.as_deref(),
+        &refs.procedure,
+        local_date,
+        Some(row.id),
+    )
+    .await?;
     let before = (row.starts_at, row.ends_at, row.professional_id, row.room_id);
     row.professional_id = professional_id;
     row.room_id = room_id;
@@ -602,7 +636,7 @@ pub async fn reschedule(
     row.ends_at = ends_at;
     row.blocked_until =
         ends_at + Duration::minutes(i64::from(buffer_minutes(&refs.pro, &refs.procedure)));
-    row.overridden = !overridden.is_empty();
+    row.overridden = !overridden.is_empty() || !clinical_overridden.is_empty();
     write_guarded(tx, &row, actor, Some(version)).await?;
     row.version += 1;
     if let Some(plan_id) = row.treatment_plan_id {
@@ -640,8 +674,16 @@ pub async fn reschedule(
     {
         audit_override(tx, actor, &row, &overridden, reason).await?;
     }
+    if let Some(reason) = &input.clinical_override
+        && !clinical_overridden.is_empty()
+    {
+        audit_clinical_override(tx, actor, &row, &clinical_overridden, reason).await?;
+    }
     let row = load(tx, actor, id, false).await?;
-    open(cipher, row, actor.role)
+    Ok(Booked {
+        appointment: open(cipher, row, actor.role)?,
+        warnings,
+    })
 }
 
 /// Applies a status change allowed by the status machine (409 otherwise).
