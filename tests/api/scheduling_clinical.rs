@@ -734,6 +734,16 @@ async fn db_another_clinic_sees_nothing_of_clinical_facts_or_plans() {
     )
     .await;
     assert_eq!(plan.status, 201, "{}", String::from_utf8_lossy(&plan.body));
+    let plan_path = format!(
+        "/v1/treatment-plans/{}",
+        plan.json()["id"].as_str().unwrap()
+    );
+    let own = call(&app, "GET", &plan_path, w.w.a_staff, None, &[]).await;
+    assert_eq!(own.status, 200, "{}", String::from_utf8_lossy(&own.body));
+    assert_eq!(own.json()["sessions"].as_array().unwrap().len(), 1);
+    call(&app, "GET", &plan_path, w.w.b_admin, None, &[])
+        .await
+        .assert_problem(404, "not_found");
 
     // Clinic B's admin, through the API: 404 for A's patient.
     call(
@@ -993,6 +1003,26 @@ async fn db_three_session_plla_plan_respects_its_interval_and_a_move_cannot_brea
     } else {
         assert_eq!(violations, json!([]));
     }
+    // The plan as stored: three sessions in order, one cancelled, the same violations.
+    let got = call(
+        &app,
+        "GET",
+        &format!("/v1/treatment-plans/{}", plan["id"].as_str().unwrap()),
+        w.w.a_staff,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    let got = got.json();
+    let statuses: Vec<&str> = got["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["scheduled", "cancelled", "scheduled"]);
+    assert_eq!(got["violations"], violations);
 }
 
 #[tokio::test]

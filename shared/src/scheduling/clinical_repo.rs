@@ -249,3 +249,33 @@ pub async fn patient_facts(
     })
     .collect()
 }
+
+/// A treatment plan row.
+#[derive(Debug, Clone)]
+pub struct PlanRow {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub status: String,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One plan of the clinic (RLS also hides other clinics' and, for a patient, others' plans).
+pub async fn find_plan(tx: &Tx, clinic_id: Uuid, id: Uuid) -> Result<Option<PlanRow>, ApiError> {
+    tx.query_opt(
+        "select id, patient_id, status, created_by, created_at from public.treatment_plans \
+         where clinic_id = $1 and id = $2",
+        &[&clinic_id, &id],
+    )
+    .await?
+    .map(|r| {
+        Ok(PlanRow {
+            id: get(&r, "id")?,
+            patient_id: get(&r, "patient_id")?,
+            status: get(&r, "status")?,
+            created_by: get(&r, "created_by")?,
+            created_at: get(&r, "created_at")?,
+        })
+    })
+    .transpose()
+}

@@ -566,6 +566,47 @@ pub async fn create(
     })
 }
 
+/// `GET /v1/treatment-plans/{id}`: the plan, its sessions in order (ids, dates, status; no
+/// notes or patient data) and the interval violations left after moves or cancellations.
+/// Audited as a read of the patient's care (who looked at whose plan).
+pub async fn get(tx: &Tx, actor: &Actor, id: Uuid) -> Result<Value, ApiError> {
+    let plan = clinical_repo::find_plan(tx, actor.clinic_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let sessions = clinical_repo::plan_sessions(tx, actor.clinic_id, id).await?;
+    let broken = violations(&sessions);
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(plan.patient_id),
+            action: "treatment_plan.read",
+            resource_type: "treatment_plan",
+            resource_id: Some(id),
+            outcome: Outcome::Success,
+            risk: Risk::Low,
+            details: json!({ "sessions": sessions.len() }),
+        },
+    )
+    .await?;
+    Ok(json!({
+        "id": plan.id,
+        "patientId": plan.patient_id,
+        "status": plan.status,
+        "createdBy": plan.created_by,
+        "createdAt": plan.created_at,
+        "sessions": sessions.iter().map(|s| json!({
+            "appointmentId": s.appointment_id,
+            "procedureId": s.procedure_id,
+            "sessionNumber": s.session_number,
+            "status": s.status,
+            "startsAt": s.starts_at,
+            "localDate": s.local_date,
+        })).collect::<Vec<_>>(),
+        "violations": broken.iter().map(Violation::to_json).collect::<Vec<_>>(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,7 @@ pub fn router() -> Router<AppState> {
             "/v1/treatment-plans/preview",
             p.on(post(preview_treatment_plan)),
         )
+        .route("/v1/treatment-plans/{id}", p.on(get(get_treatment_plan)))
 }
 
 /// Adds `planViolations` to an appointment body when it belongs to a plan (after a move or a
@@ -893,4 +894,13 @@ async fn list_clinical_facts(
         "patientId": p.patient_id,
         "items": facts.iter().map(clinical_facts::Fact::to_json).collect::<Vec<_>>(),
     })))
+}
+
+async fn get_treatment_plan(
+    t: Tenant<perm::AppointmentsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let body = plans::get(&t.tx, &t.actor(), id).await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(body))
 }
