@@ -486,15 +486,32 @@ pub const ADVISORY: (&str, &str) = (
 );
 
 /// `POST /v1/clinical/contraindications`: assesses each procedure on `on` (the clinic's local
-/// date), audited as `clinical.contraindications_check` with ids only.
+/// date, default today), audited as `clinical.contraindications_check` with ids only. An
+/// unknown procedure is a field error (422) naming its position.
 pub async fn check(
     tx: &Tx,
     cipher: &FieldCipher,
     actor: &Actor,
     patient_id: Uuid,
-    procedures: &[ProcedureRow],
+    procedure_ids: &[Uuid],
     on: Option<NaiveDate>,
 ) -> Result<Vec<Assessment>, ApiError> {
+    let mut procedures = Vec::with_capacity(procedure_ids.len());
+    for (i, id) in procedure_ids.iter().enumerate() {
+        let p = super::repo::find_procedure(tx, actor.clinic_id, *id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::field(
+                    format!("procedureIds[{i}]"),
+                    "not_found",
+                    Msg::new(
+                        "Procedimento não encontrado nesta clínica.",
+                        "Procedure not found in this clinic.",
+                    ),
+                )
+            })?;
+        procedures.push(p);
+    }
     let on = match on {
         Some(d) => d,
         None => clinical_repo::local_today(tx, actor.clinic_id).await?,

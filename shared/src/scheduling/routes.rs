@@ -604,29 +604,13 @@ async fn check_contraindications(
             ),
         ));
     }
-    let mut procedures = Vec::with_capacity(input.procedure_ids.len());
-    for (i, id) in input.procedure_ids.iter().enumerate() {
-        let p = repo::find_procedure(&t.tx, t.clinic_id, *id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::field(
-                    format!("procedureIds[{i}]"),
-                    "not_found",
-                    Msg::new(
-                        "Procedimento não encontrado nesta clínica.",
-                        "Procedure not found in this clinic.",
-                    ),
-                )
-            })?;
-        procedures.push(p);
-    }
     let actor = t.actor();
     let results = contraindications::check(
         &t.tx,
         state.cipher(),
         &actor,
         input.patient_id,
-        &procedures,
+        &input.procedure_ids,
         input.date,
     )
     .await?;
