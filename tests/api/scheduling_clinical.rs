@@ -1327,3 +1327,69 @@ async fn db_moving_an_appointment_into_a_washout_is_422_unless_a_clinician_overr
             .contains(&"appointment.clinical_override".to_owned())
     );
 }
+
+#[tokio::test]
+async fn db_key_rotation_reseals_clinical_facts_so_the_old_key_can_go() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let url = db::app_url();
+    let k1 = "1:p9FBS9FAC3r/h8qtnHwWf6gTYc8M/ktQdmDxhThHLOQ=";
+    let both = neonpro::crypto::DEV_FIELD_KEYS;
+    let k2 = "2:tCFVO+GlUJFBp4Y4h7USlW496jh1i7clnP1d9jbkw6Q=";
+    let with = |keys: &'static str, current: &'static str| {
+        TestApp::new(&[
+            ("DATABASE_URL", url.as_str()),
+            ("RATE_LIMIT_HEALTHCARE", "100000/900"),
+            ("FIELD_ENCRYPTION_KEYS", keys),
+            ("FIELD_ENCRYPTION_CURRENT_KEY_ID", current),
+        ])
+    };
+    let old = with(k1, "1");
+    let res = post_fact(
+        &old,
+        w.w.a_clinician,
+        json!({ "patientId": w.patient, "kind": "allergy", "description": "Albumina humana" }),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let key_of = || async {
+        let r = admin
+            .query_one(
+                "select get_byte(description_enc, 4) from public.patient_clinical_facts where patient_id = $1",
+                &[&w.patient],
+            )
+            .await
+            .unwrap();
+        r.get::<_, i32>(0)
+    };
+    assert_eq!(key_of().await, 1);
+    let cfg = crate::support::config(&[
+        ("DATABASE_URL", url.as_str()),
+        ("FIELD_ENCRYPTION_KEYS", both),
+        ("FIELD_ENCRYPTION_CURRENT_KEY_ID", "2"),
+    ]);
+    let pool = neonpro::db::Db::new(&cfg.db);
+    loop {
+        let tx = pool.begin_service().await.unwrap();
+        let n = neonpro::scheduling::clinical_facts::reencrypt_batch(&tx, &cfg.crypto.cipher, 50)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        if n == 0 {
+            break;
+        }
+    }
+    assert_eq!(key_of().await, 2);
+    let new_only = with(k2, "2");
+    let list = call(
+        &new_only,
+        "GET",
+        &format!("/v1/clinical/facts?patientId={}", w.patient),
+        w.w.a_clinician,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(list.status, 200, "{}", String::from_utf8_lossy(&list.body));
+    assert_eq!(list.json()["items"][0]["description"], "Albumina humana");
+}

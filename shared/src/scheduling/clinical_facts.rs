@@ -289,6 +289,25 @@ pub async fn for_check(
         .collect()
 }
 
+/// Key rotation: re-seals, with the current key, up to `limit` fact rows whose description is
+/// sealed with an older key. Service path only (`service_role`, like the patients' batch);
+/// returns how many rows were rewritten (0 when done).
+pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Result<u64, ApiError> {
+    let current = i32::try_from(cipher.ring().current_key_id()).map_err(ApiError::internal)?;
+    let rows = clinical_repo::facts_sealed_with_other_key(tx, current, limit).await?;
+    let mut done = 0;
+    for (id, clinic_id, envelope) in rows {
+        if !cipher.needs_reencryption(&envelope) {
+            continue;
+        }
+        let at = place(id, clinic_id);
+        let plain = cipher.decrypt(&at, &envelope).map_err(ApiError::internal)?;
+        let sealed = cipher.encrypt(&at, &plain).map_err(ApiError::internal)?;
+        done += clinical_repo::update_fact_description(tx, id, &sealed).await?;
+    }
+    Ok(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,3 +279,38 @@ pub async fn find_plan(tx: &Tx, clinic_id: Uuid, id: Uuid) -> Result<Option<Plan
     })
     .transpose()
 }
+
+/// Fact rows whose description envelope names a key other than `current` (the envelope is a
+/// version byte then the 4-byte big-endian key id), locked for the re-encrypt batch.
+pub async fn facts_sealed_with_other_key(
+    tx: &Tx,
+    current: i32,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>, ApiError> {
+    tx.query(
+        "select id, clinic_id, description_enc from public.patient_clinical_facts \
+         where get_byte(description_enc, 1) * 16777216 + get_byte(description_enc, 2) * 65536 \
+               + get_byte(description_enc, 3) * 256 + get_byte(description_enc, 4) <> $1 \
+         order by id limit $2 for update skip locked",
+        &[&current, &limit],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            get(r, "id")?,
+            get(r, "clinic_id")?,
+            get(r, "description_enc")?,
+        ))
+    })
+    .collect()
+}
+
+/// Replaces a fact's sealed description (key rotation).
+pub async fn update_fact_description(tx: &Tx, id: Uuid, sealed: &[u8]) -> Result<u64, ApiError> {
+    tx.execute(
+        "update public.patient_clinical_facts set description_enc = $2 where id = $1",
+        &[&id, &sealed],
+    )
+    .await
+}
