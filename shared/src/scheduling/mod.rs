@@ -1,6 +1,9 @@
 //! Scheduling (issue "Scheduling: professionals, procedure catalog, appointments that cannot
 //! double-book, multi-session treatment plans"): `model` parses input, `catalog` and `service`
-//! hold the rules, `repo`/`appointment_repo` the SQL, `routes` the HTTP.
+//! hold the rules, `repo`/`appointment_repo` the SQL, `routes` the HTTP. Clinical decision
+//! support lives beside them: `contraindications` evaluates the rules (data, seeded by
+//! migration) against the record and the dated `clinical_facts`, `plans` proposes and books
+//! multi-session plans, and `clinical_repo` holds their SQL.
 //!
 //! The one invariant this module exists for — a professional (buffer included) or a room is
 //! never booked twice — is enforced by PostgreSQL exclusion constraints, not by a check in

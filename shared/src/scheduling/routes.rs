@@ -1,4 +1,5 @@
-//! HTTP for the catalog and appointments: DTOs, extractors, status codes and headers only.
+//! HTTP for the catalog, appointments, contraindication checks, clinical facts and treatment
+//! plans: DTOs, extractors, status codes and headers only.
 
 use axum::Router;
 use axum::extract::State;
