@@ -1393,3 +1393,109 @@ async fn db_key_rotation_reseals_clinical_facts_so_the_old_key_can_go() {
     assert_eq!(list.status, 200, "{}", String::from_utf8_lossy(&list.body));
     assert_eq!(list.json()["items"][0]["description"], "Albumina humana");
 }
+
+#[tokio::test]
+async fn db_bad_plan_input_is_4xx_and_writes_nothing() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let plla = plla(&admin, w.w.a).await;
+    let s = |n: i32, at: &str| json!({ "procedureId": plla, "sessionNumber": n, "professionalId": w.pro, "startsAt": at });
+    let creates = [
+        (json!({ "patientId": w.patient, "sessions": [] }), 422),
+        (
+            json!({ "patientId": w.patient, "sessions": [s(1, "2030-05-06T10:00:00-03:00"), s(1, "2030-06-06T10:00:00-03:00")] }),
+            422,
+        ),
+        (
+            json!({ "patientId": w.patient, "sessions": [s(0, "2030-05-06T10:00:00-03:00")] }),
+            422,
+        ),
+        (
+            json!({ "patientId": w.patient, "sessions": [s(1, "2030-05-06T10:00:00")] }),
+            400,
+        ),
+        (
+            json!({ "patientId": w.patient, "sessions": [s(1, "2030-05-06T10:00:00-03:00")], "extra": 1 }),
+            400,
+        ),
+        (
+            json!({ "patientId": Uuid::new_v4(), "sessions": [s(1, "2030-05-06T10:00:00-03:00")] }),
+            422,
+        ),
+    ];
+    for (body, status) in creates {
+        let res = call(
+            &app,
+            "POST",
+            "/v1/treatment-plans",
+            w.w.a_staff,
+            Some(body.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            res.status,
+            status,
+            "{body}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        assert_eq!(res.header("content-type"), Some("application/problem+json"));
+    }
+    let previews = [
+        json!({ "patientId": w.patient, "procedures": [], "startDate": "2030-05-06" }),
+        json!({ "patientId": w.patient, "procedures": [{ "procedureId": Uuid::new_v4() }], "startDate": "2030-05-06" }),
+        json!({ "patientId": w.patient, "procedures": [{ "procedureId": plla, "sessions": 0 }], "startDate": "2030-05-06" }),
+        json!({ "patientId": w.patient, "procedures": [{ "procedureId": plla }], "startDate": "2030-05-06",
+                "preferences": { "professionalId": Uuid::new_v4() } }),
+    ];
+    for body in previews {
+        let res = call(
+            &app,
+            "POST",
+            "/v1/treatment-plans/preview",
+            w.w.a_staff,
+            Some(body.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            res.status,
+            422,
+            "{body}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+    }
+    let res = call(
+        &app,
+        "POST",
+        "/v1/treatment-plans/preview",
+        w.w.a_staff,
+        Some(json!({ "patientId": w.patient, "procedures": [{ "procedureId": plla }], "startDate": "06/05/2030" })),
+        &[("accept-language", "en")],
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(plan_rows(&admin, w.patient).await, (0, 0));
+    // An unknown plan id, or a malformed one (an id that cannot exist): 404, never 500.
+    call(
+        &app,
+        "GET",
+        &format!("/v1/treatment-plans/{}", Uuid::new_v4()),
+        w.w.a_staff,
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let res = call(
+        &app,
+        "GET",
+        "/v1/treatment-plans/not-a-uuid",
+        w.w.a_staff,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 404);
+}
