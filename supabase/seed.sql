@@ -80,7 +80,10 @@ from (values
    '{peels}', '{}', null, null, 35000),
   -- Non-ablative laser hair removal, 4–8 weeks apart.
   ('000000000006', 'Depilação a laser', 'laser', 'laser_hair_removal', 30, 30, 6, 28, 56, 0, null,
-   '{laser_safety}', '{}', '80000000003', date '2030-12-31', 40000)
+   '{laser_safety}', '{}', '80000000003', date '2030-12-31', 40000),
+  -- Ablative resurfacing: one session, weeks of downtime; isotretinoin washout 180 days applies.
+  ('000000000007', 'Laser CO2 fracionado (ablativo)', 'laser', 'ablative_laser', 60, 30, 1, null, null, 14, null,
+   '{laser_safety}', '{CRM}', '80000000004', date '2030-12-31', 180000)
 ) as p(suffix, name, category, kind, duration, buffer, sessions, min_i, max_i, recovery, touch_up, certs, councils,
        anvisa, expires, price)
 on conflict do nothing;

@@ -21,5 +21,6 @@ mod patients;
 mod pipeline;
 mod ratelimit;
 mod scheduling;
+mod scheduling_clinical;
 mod tenancy;
 mod trpc;

@@ -181,7 +181,10 @@ async fn trpc_every_procedure_of_the_design_is_registered() {
     assert_eq!(
         names,
         [
+            "aestheticScheduling.checkContraindications",
+            "aestheticScheduling.createTreatmentPlan",
             "aestheticScheduling.getProcedures",
+            "aestheticScheduling.previewTreatmentPlan",
             "appointments.cancel",
             "appointments.checkAvailability",
             "appointments.get",

@@ -4,22 +4,25 @@
 // A type-only router: frontends `import type { AppRouter }` and never run this code.
 
 import { initTRPC } from "@trpc/server";
-import type { Address, AddressInput, AppointmentInput, AppointmentListParams, AppointmentPage, AppointmentView, AuditListParams, AuditPage, AvailabilityParams, AvailabilityView, CancelAppointmentInput, ChainReport, ConsentInput, ConsentList, ConsentView, EmergencyContact, EmergencyContactInput, EventResponse, GrantConsentInput, IdInput, ListParams, Liveness, OverrideInput, PatientConsentsInput, PatientIdInput, PatientInput, PatientPage, PatientView, ProcedureList, ProcedureView, ProfessionalList, ProfessionalView, RescheduleAppointmentInput, RescheduleInput, RestrictInput, UpdatePatientInput, UpdateStatusInput, WithdrawConsentInput, WorkingHoursView } from "./types";
+import type { Address, AddressInput, AppointmentInput, AppointmentListParams, AppointmentPage, AppointmentView, AssessmentView, AuditListParams, AuditPage, AvailabilityParams, AvailabilityView, BookedAppointmentView, CancelAppointmentInput, ChainReport, ChangedAppointmentView, ConsentInput, ConsentList, ConsentView, ContraindicationReport, ContraindicationsInput, CreatedPlanView, EmergencyContact, EmergencyContactInput, EventResponse, FindingView, GrantConsentInput, IdInput, ListParams, Liveness, LocalizedText, OverrideInput, PatientConsentsInput, PatientIdInput, PatientInput, PatientPage, PatientView, PlanConflictView, PlanCreateInput, PlanPreferences, PlanPreviewInput, PlanPreviewView, PlanProcedureInput, PlanSessionInput, PlanViolationView, ProcedureList, ProcedureView, ProfessionalList, ProfessionalView, ProposedSessionView, RescheduleAppointmentInput, RescheduleInput, RestrictInput, UpdatePatientInput, UpdateStatusInput, WithdrawConsentInput, WorkingHoursView } from "./types";
 
 const t = initTRPC.create();
 
 const appRouter = t.router({
   aestheticScheduling: t.router({
+    checkContraindications: t.procedure.input((raw: unknown) => raw as ContraindicationsInput).query(() => undefined as unknown as ContraindicationReport),
+    createTreatmentPlan: t.procedure.input((raw: unknown) => raw as PlanCreateInput).mutation(() => undefined as unknown as CreatedPlanView),
     getProcedures: t.procedure.query(() => undefined as unknown as ProcedureList),
+    previewTreatmentPlan: t.procedure.input((raw: unknown) => raw as PlanPreviewInput).query(() => undefined as unknown as PlanPreviewView),
   }),
   appointments: t.router({
-    cancel: t.procedure.input((raw: unknown) => raw as CancelAppointmentInput).mutation(() => undefined as unknown as AppointmentView),
+    cancel: t.procedure.input((raw: unknown) => raw as CancelAppointmentInput).mutation(() => undefined as unknown as ChangedAppointmentView),
     checkAvailability: t.procedure.input((raw: unknown) => raw as AvailabilityParams).query(() => undefined as unknown as AvailabilityView),
     get: t.procedure.input((raw: unknown) => raw as IdInput).query(() => undefined as unknown as AppointmentView),
     list: t.procedure.input((raw: unknown) => raw as AppointmentListParams).query(() => undefined as unknown as AppointmentPage),
-    reschedule: t.procedure.input((raw: unknown) => raw as RescheduleAppointmentInput).mutation(() => undefined as unknown as AppointmentView),
-    schedule: t.procedure.input((raw: unknown) => raw as AppointmentInput).mutation(() => undefined as unknown as AppointmentView),
-    updateStatus: t.procedure.input((raw: unknown) => raw as UpdateStatusInput).mutation(() => undefined as unknown as AppointmentView),
+    reschedule: t.procedure.input((raw: unknown) => raw as RescheduleAppointmentInput).mutation(() => undefined as unknown as ChangedAppointmentView),
+    schedule: t.procedure.input((raw: unknown) => raw as AppointmentInput).mutation(() => undefined as unknown as BookedAppointmentView),
+    updateStatus: t.procedure.input((raw: unknown) => raw as UpdateStatusInput).mutation(() => undefined as unknown as ChangedAppointmentView),
   }),
   audit: t.router({
     list: t.procedure.input((raw: unknown) => raw as AuditListParams).query(() => undefined as unknown as AuditPage),

@@ -65,6 +65,12 @@ overridden: boolean, treatmentPlanId: string | null, sessionNumber: number | nul
  */
 notes?: string | null, version: number, createdAt: string, updatedAt: string, };
 
+export type AssessmentView = { procedureId: string, 
+/**
+ * No absolute finding and no active washout.
+ */
+canProceed: boolean, absolute: Array<FindingView>, relative: Array<FindingView>, washouts: Array<FindingView>, };
+
 export type AuditListParams = { patientId?: string, actorId?: string, 
 /**
  * Dotted action code (`patient.read`).
@@ -105,6 +111,28 @@ export type AvailabilityView = { procedureId: string, professionalId: string, ro
  */
 stepMinutes: number, slots: Array<string>, };
 
+export type BookedAppointmentView = { warnings: Array<FindingView>, id: string, patientId: string, professionalId: string, roomId: string | null, procedureId: string, startsAt: string, endsAt: string, 
+/**
+ * End of the professional's buffer after the appointment (nothing else may start before).
+ */
+blockedUntil: string, 
+/**
+ * `in_person` or `telemedicine`.
+ */
+type: string, 
+/**
+ * `scheduled`, `confirmed`, `in_progress`, `completed`, `cancelled` or `no_show`.
+ */
+status: string, cancelReason: string | null, cancelledAt: string | null, 
+/**
+ * Booked over a working-hours, time-off or contraindication rule (see the audit trail).
+ */
+overridden: boolean, treatmentPlanId: string | null, sessionNumber: number | null, 
+/**
+ * Absent for the patient role.
+ */
+notes?: string | null, version: number, createdAt: string, updatedAt: string, };
+
 export type CancelAppointmentInput = { id: string, 
 /**
  * Reason code (see `CancelInput`).
@@ -140,6 +168,52 @@ brokenAtSeq?: number,
  */
 reason?: string, };
 
+export type ChangedAppointmentView = { 
+/**
+ * Present when the appointment is a plan session.
+ */
+planViolations?: Array<PlanViolationView>, 
+/**
+ * Relative contraindications at the new time (after a reschedule).
+ */
+warnings?: Array<FindingView>, id: string, patientId: string, professionalId: string, roomId: string | null, procedureId: string, startsAt: string, endsAt: string, 
+/**
+ * End of the professional's buffer after the appointment (nothing else may start before).
+ */
+blockedUntil: string, 
+/**
+ * `in_person` or `telemedicine`.
+ */
+type: string, 
+/**
+ * `scheduled`, `confirmed`, `in_progress`, `completed`, `cancelled` or `no_show`.
+ */
+status: string, cancelReason: string | null, cancelledAt: string | null, 
+/**
+ * Booked over a working-hours, time-off or contraindication rule (see the audit trail).
+ */
+overridden: boolean, treatmentPlanId: string | null, sessionNumber: number | null, 
+/**
+ * Absent for the patient role.
+ */
+notes?: string | null, version: number, createdAt: string, updatedAt: string, };
+
+export type ClinicalFactInput = { patientId: string, kind: string, description: string, conditionCode?: string, startedOn?: string, endedOn?: string, };
+
+export type ClinicalFactList = { patientId: string, items: Array<ClinicalFactView>, };
+
+export type ClinicalFactView = { id: string, patientId: string, 
+/**
+ * `condition`, `medication` or `allergy`.
+ */
+kind: string, description: string, conditionCode: string | null, startedOn: string | null, 
+/**
+ * None: ongoing.
+ */
+endedOn: string | null, recordedBy: string, createdAt: string, };
+
+export type ClinicalFactsParams = { patientId: string, };
+
 export type ConsentInput = { purpose: string, legalBasis: string, textVersion: string, textSha256: string, collectionMethod: string, evidenceReference?: string, givenAt?: string, expiresAt?: string, };
 
 export type ConsentList = { items: Array<ConsentView>, };
@@ -150,11 +224,47 @@ export type ConsentView = { id: string, patientId: string, purpose: string, lega
  */
 status: "active" | "expired" | "withdrawn", };
 
+export type ContraindicationReport = { patientId: string, 
+/**
+ * One per requested procedure, in request order.
+ */
+results: Array<AssessmentView>, 
+/**
+ * Decision-support disclaimer (the rules flag, the clinician decides).
+ */
+advisory: LocalizedText, };
+
+export type ContraindicationsInput = { patientId: string, procedureIds: Array<string>, 
+/**
+ * The clinic-local date to assess (default: today); washouts and age depend on it.
+ */
+date?: string, };
+
+export type CreatedPlanView = { id: string, patientId: string, sessions: Array<BookedAppointmentView>, };
+
 export type EmergencyContact = { name: string, phone: string, relationship: string | null, };
 
 export type EmergencyContactInput = { name: string, phone: string, relationship?: string, };
 
 export type EventResponse = { seq: number, occurredAt: string, actorId: string, actorRole: string, patientId: string | null, action: string, resourceType: string, resourceId: string | null, outcome: string, riskLevel: string, requestId: string | null, ip: string | null, userAgent: string | null, details: Record<string, unknown>, prevHash: string, hash: string, };
+
+export type FindingView = { ruleId: string, 
+/**
+ * The condition code (`pregnancy`, `isotretinoin`, …).
+ */
+condition: string, 
+/**
+ * `absolute`, `relative` or `washout`.
+ */
+severity: string, reason: LocalizedText, 
+/**
+ * Where the rule comes from (guideline, label, literature).
+ */
+source: string, 
+/**
+ * Last day of a washout (clinic local date).
+ */
+until?: string, };
 
 export type GrantConsentInput = { patientId: string, consent: ConsentInput, };
 
@@ -214,6 +324,8 @@ status: string, requestId: string,
  */
 timestamp: string, };
 
+export type LocalizedText = { "pt-BR": string, en: string, };
+
 export type OverrideInput = { reason: string, };
 
 export type PatientConsentsInput = { patientId: string, };
@@ -241,6 +353,54 @@ cpf: string | null, email: string | null, phone: string | null, address: Address
  * Optimistic-concurrency version (REST: `ETag`/`If-Match`; tRPC: `version` input).
  */
 version: number, createdAt: string, updatedAt: string, restricted: boolean, allergies?: Array<string> | null, currentMedications?: Array<string> | null, conditions?: Array<string> | null, clinicalNotes?: string | null, pregnancyStatus?: string | null, fitzpatrickSkinType?: number | null, lastClinicalEntryAt?: string | null, };
+
+export type PlanConflictView = { procedureId: string, sessionNumber: number, 
+/**
+ * The local dates the session had to fall in.
+ */
+windowStart: string, windowEnd: string, 
+/**
+ * Reason code (`no_free_slot`, `contraindicated`, …).
+ */
+reason: string, 
+/**
+ * Contraindication rules involved, if any.
+ */
+ruleIds: Array<string>, };
+
+export type PlanCreateInput = { patientId: string, sessions: Array<PlanSessionInput>, clinicalOverride?: OverrideInput, };
+
+export type PlanPreferences = { professionalId?: string, roomId?: string, 
+/**
+ * 0 = Sunday … 6 = Saturday (any day when absent).
+ */
+daysOfWeek?: Array<number>, 
+/**
+ * `morning`, `afternoon`, `evening` (any time when absent).
+ */
+periods?: Array<string>, };
+
+export type PlanPreviewInput = { patientId: string, procedures: Array<PlanProcedureInput>, startDate: string, preferences?: PlanPreferences, };
+
+export type PlanPreviewView = { patientId: string, sessions: Array<ProposedSessionView>, conflicts: Array<PlanConflictView>, };
+
+export type PlanProcedureInput = { procedureId: string, sessions?: number, };
+
+export type PlanSessionInput = { procedureId: string, sessionNumber: number, professionalId: string, roomId?: string, startsAt: string, };
+
+export type PlanSessionView = { appointmentId: string, procedureId: string, sessionNumber: number, status: string, startsAt: string, localDate: string, };
+
+export type PlanView = { id: string, patientId: string, status: string, createdBy: string, createdAt: string, sessions: Array<PlanSessionView>, violations: Array<PlanViolationView>, };
+
+export type PlanViolationView = { procedureId: string, sessionNumber: number, previousSession: number, 
+/**
+ * Days between the two sessions (clinic local dates).
+ */
+days: number, 
+/**
+ * `min_interval` or `max_interval`.
+ */
+rule: string, limitDays: number, };
 
 export type ProcedureInput = { name: string, category: string, kind?: string, durationMinutes: number, bufferAfterMinutes?: number, sessionCount?: number, minIntervalDays?: number, maxIntervalDays?: number, recoveryDays?: number, touchUpWindowDays?: number, requiredCertifications: Array<string>, allowedCouncils: Array<string>, anvisaRegistration?: string, anvisaExpiresOn?: string, priceCents: number, active?: boolean, };
 
@@ -286,13 +446,27 @@ registration: string, rqe: Array<string>,
  */
 verificationStatus: string, verifiedAt: string | null, certifications: Array<string>, bufferMinutes: number, workingHours: Array<WorkingHoursView>, active: boolean, version: number, createdAt: string, updatedAt: string, };
 
+export type ProposedSessionView = { procedureId: string, sessionNumber: number, startsAt: string, endsAt: string, 
+/**
+ * The session's date in America/Sao_Paulo.
+ */
+localDate: string, professionalId: string, roomId: string | null, 
+/**
+ * Relative contraindications on that date.
+ */
+warnings: Array<FindingView>, };
+
 export type RescheduleAppointmentInput = { id: string, 
 /**
  * The version the client last saw (`AppointmentView.version`).
  */
 version: number, patch: RescheduleInput, };
 
-export type RescheduleInput = { startsAt: string, endsAt?: string, professionalId?: string, roomId?: string, override?: OverrideInput, };
+export type RescheduleInput = { startsAt: string, endsAt?: string, professionalId?: string, roomId?: string, override?: OverrideInput, 
+/**
+ * Clinician override of an absolute contraindication on the new date.
+ */
+clinicalOverride?: OverrideInput, };
 
 export type RestrictInput = { id: string, 
 /**

@@ -1,4 +1,4 @@
-//! `neonpro-reencrypt`: re-seals every encrypted patient column with the current field key
+//! `neonpro-reencrypt`: re-seals every encrypted patient column (and dated clinical fact) with the current field key
 //! (`FIELD_ENCRYPTION_CURRENT_KEY_ID`) after a key rotation, in batches, on the service path.
 //! Old keys must stay in `FIELD_ENCRYPTION_KEYS` until this reports 0 remaining. Run it through
 //! `scripts/reencrypt`. Prints counts only.
@@ -21,7 +21,8 @@ async fn main() -> std::process::ExitCode {
     loop {
         let batch = async {
             let tx = db.begin_service().await?;
-            let n = neonpro::patients::service::reencrypt_batch(&tx, &cipher, 200).await?;
+            let n = neonpro::patients::service::reencrypt_batch(&tx, &cipher, 200).await?
+                + neonpro::scheduling::clinical_facts::reencrypt_batch(&tx, &cipher, 200).await?;
             tx.commit().await?;
             Ok::<u64, neonpro::ApiError>(n)
         };

@@ -852,3 +852,45 @@ pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Resul
     }
     Ok(done)
 }
+
+/// What clinical decision support needs from a record (contraindication checks): decrypted in
+/// memory for the check only, never returned as such. Not audited here: the caller records
+/// the check it performs (ids only).
+#[derive(Debug, Clone)]
+pub struct ClinicalFacts {
+    pub birth_date: NaiveDate,
+    pub pregnancy_status: Option<String>,
+    pub allergies: Vec<String>,
+    pub medications: Vec<String>,
+    pub conditions: Vec<String>,
+}
+
+/// Loads the facts of [`ClinicalFacts`] for a patient the caller may use (404 otherwise). The
+/// clinical columns are decrypted whatever the caller's role, because a booking by staff must
+/// be checked too; only findings (rule ids and rule texts) leave the service.
+pub async fn clinical_facts(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ClinicalFacts, ApiError> {
+    let row = load(tx, actor, id, false).await?;
+    let list = |column: &'static str, v: &Option<Vec<u8>>| -> Result<Vec<String>, ApiError> {
+        let Some(envelope) = v else {
+            return Ok(Vec::new());
+        };
+        let plain = cipher
+            .decrypt(&place(&row, column), envelope)
+            .map_err(ApiError::internal)?;
+        serde_json::from_slice::<Option<Vec<String>>>(&plain)
+            .map(Option::unwrap_or_default)
+            .map_err(ApiError::internal)
+    };
+    Ok(ClinicalFacts {
+        allergies: list("allergies_enc", &row.allergies_enc)?,
+        medications: list("medications_enc", &row.medications_enc)?,
+        conditions: list("conditions_enc", &row.conditions_enc)?,
+        birth_date: row.birth_date,
+        pregnancy_status: row.pregnancy_status.clone(),
+    })
+}

@@ -344,6 +344,10 @@ pub async fn list(
 pub struct FreeSlot {
     pub starts_at: DateTime<Utc>,
     pub local_date: NaiveDate,
+    /// Local wall-clock time of the start.
+    pub local_time: chrono::NaiveTime,
+    /// Local weekday of the start (0 = Sunday).
+    pub local_weekday: i32,
 }
 
 /// What an availability search asks for.
@@ -372,7 +376,9 @@ pub async fn free_slots(tx: &Tx, q: &SlotQuery) -> Result<Vec<FreeSlot>, ApiErro
                select s, s + make_interval(mins => $6) as e, s + make_interval(mins => $6 + $7) as b \
                from generate_series($4::timestamptz, $5::timestamptz - interval '1 microsecond', make_interval(mins => $8)) s \
              ) \
-             select cand.s as starts_at, (cand.s at time zone c.tz)::date as local_date from cand, c \
+             select cand.s as starts_at, (cand.s at time zone c.tz)::date as local_date, \
+                    (cand.s at time zone c.tz)::time as local_time, \
+                    extract(dow from (cand.s at time zone c.tz))::int as local_weekday from cand, c \
              where exists (select 1 from public.professional_hours h \
                            where h.clinic_id = $1 and h.professional_id = $2 \
                              and h.weekday = extract(dow from (cand.s at time zone c.tz))::int \
@@ -408,6 +414,8 @@ pub async fn free_slots(tx: &Tx, q: &SlotQuery) -> Result<Vec<FreeSlot>, ApiErro
             Ok(FreeSlot {
                 starts_at: get(r, "starts_at")?,
                 local_date: get(r, "local_date")?,
+                local_time: get(r, "local_time")?,
+                local_weekday: get(r, "local_weekday")?,
             })
         })
         .collect()

@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::model::{NewProcedure, NewProfessional, NewRoom};
 use super::repo::{self, ProcedureRow, ProfessionalRow, RoomRow};
-use super::views::{self, ProcedureView, ProfessionalView, RoomView};
 use crate::audit::{self, Event, Outcome, Risk};
 use crate::db::{Tx, map_pg_error};
 use crate::error::{ApiError, Msg};
@@ -164,11 +163,6 @@ pub async fn add_time_off(
     Ok(id)
 }
 
-/// The JSON of a professional.
-pub fn professional_json(p: &ProfessionalRow) -> Value {
-    views::to_json(&ProfessionalView::from(p))
-}
-
 fn room_conflict() -> ApiError {
     duplicate(
         "room_name_taken",
@@ -232,11 +226,6 @@ pub async fn update_room(
     Ok(row)
 }
 
-/// The JSON of a room.
-pub fn room_json(r: &RoomRow) -> Value {
-    views::to_json(&RoomView::from(r))
-}
-
 /// Creates (`existing` = None) or replaces a procedure.
 pub async fn save_procedure(
     tx: &Tx,
@@ -278,9 +267,4 @@ pub async fn save_procedure(
     )
     .await?;
     Ok(row)
-}
-
-/// The JSON of a procedure.
-pub fn procedure_json(p: &ProcedureRow) -> Value {
-    views::to_json(&ProcedureView::from(p))
 }

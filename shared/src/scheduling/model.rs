@@ -688,6 +688,8 @@ pub struct RescheduleInput {
     pub room_id: Option<Uuid>,
     #[serde(rename = "override")]
     pub schedule_override: Option<OverrideInput>,
+    /// Clinician override of an absolute contraindication on the new date.
+    pub clinical_override: Option<OverrideInput>,
 }
 
 /// A validated reschedule.
@@ -698,6 +700,7 @@ pub struct Reschedule {
     pub professional_id: Option<Uuid>,
     pub room_id: Option<Uuid>,
     pub schedule_override: Option<String>,
+    pub clinical_override: Option<String>,
 }
 
 impl RescheduleInput {
@@ -706,6 +709,11 @@ impl RescheduleInput {
         let mut e = Errors::default();
         ends_after(&mut e, self.starts_at, self.ends_at);
         let so = override_reason(&mut e, "override.reason", self.schedule_override.as_ref());
+        let co = override_reason(
+            &mut e,
+            "clinicalOverride.reason",
+            self.clinical_override.as_ref(),
+        );
         e.finish()?;
         Ok(Reschedule {
             starts_at: self.starts_at,
@@ -713,6 +721,7 @@ impl RescheduleInput {
             professional_id: self.professional_id,
             room_id: self.room_id,
             schedule_override: so,
+            clinical_override: co,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! HTTP for the catalog and appointments: DTOs, extractors, status codes and headers only.
+//! HTTP for the catalog, appointments, contraindication checks, clinical facts and treatment
+//! plans: DTOs, extractors, status codes and headers only.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -6,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::appointment_repo::ListFilter;
@@ -15,10 +15,13 @@ use super::model::{
     StatusInput, TimeOffInput,
 };
 use super::views::{
-    AppointmentPage, AppointmentView, AvailabilityView, ProcedureList, ProcedureView,
-    ProfessionalList, ProfessionalView, RoomList, RoomView, TimeOffView,
+    AppointmentPage, AppointmentView, AssessmentView, AvailabilityView, BookedAppointmentView,
+    ChangedAppointmentView, ClinicalFactList, ClinicalFactView, ContraindicationReport,
+    CreatedPlanView, FindingView, LocalizedText, PlanConflictView, PlanPreviewView, PlanView,
+    PlanViolationView, ProcedureList, ProcedureView, ProfessionalList, ProfessionalView,
+    ProposedSessionView, RoomList, RoomView, TimeOffView,
 };
-use super::{catalog, repo, service};
+use super::{catalog, clinical_facts, contraindications, plans, repo, service};
 use crate::error::{ApiError, Msg};
 use crate::http::cursor;
 use crate::http::extract::{Json, Path, Query};
@@ -182,7 +185,7 @@ pub fn routes() -> Routes {
                     )
                     .clinic()
                     .body::<AppointmentInput>(true)
-                    .ok::<AppointmentView>(201, "The booked appointment (with `warnings`).")
+                    .ok::<BookedAppointmentView>(201, "The booked appointment with relative contraindications as `warnings`.")
                     .ok_header(etag.0, etag.1)
                     .ok_header(location.0, location.1)
                     .problems(&[409]),
@@ -204,7 +207,7 @@ pub fn routes() -> Routes {
                     .path_id("id")
                     .if_match()
                     .body::<RescheduleInput>(true)
-                    .ok::<AppointmentView>(200, "The moved appointment.")
+                    .ok::<ChangedAppointmentView>(200, "The moved appointment (`warnings`; `planViolations` for a plan session).")
                     .ok_header(etag.0, etag.1)
                     .problems(&[409]),
             ],
@@ -218,7 +221,7 @@ pub fn routes() -> Routes {
                 .clinic()
                 .path_id("id")
                 .body::<StatusInput>(true)
-                .ok::<AppointmentView>(200, "The appointment.")
+                .ok::<ChangedAppointmentView>(200, "The appointment (`planViolations` for a plan session).")
                 .ok_header(etag.0, etag.1)
                 .problems(&[409])],
         )
@@ -230,7 +233,7 @@ pub fn routes() -> Routes {
                 .clinic()
                 .path_id("id")
                 .body::<CancelInput>(true)
-                .ok::<AppointmentView>(200, "The cancelled appointment.")
+                .ok::<ChangedAppointmentView>(200, "The cancelled appointment (`planViolations` for a plan session).")
                 .ok_header(etag.0, etag.1)
                 .problems(&[409])],
         )
@@ -244,11 +247,122 @@ pub fn routes() -> Routes {
                 .query::<AvailabilityParams>()
                 .ok::<AvailabilityView>(200, "Bookable start times.")],
         )
+        .route(
+            "/v1/clinical/contraindications",
+            p.on(post(check_contraindications)),
+            [Doc::post("Check contraindications", p)
+                .id("clinical", "checkContraindications")
+                .describe(
+                    "Deterministic rules (data, each with its source) over the patient's record and \
+                     dated clinical facts: per procedure `canProceed`, `absolute`, `relative` and \
+                     active `washouts`. Booking runs the same check. Clinicians, admins and staff.",
+                )
+                .clinic()
+                .body::<ContraindicationsInput>(true)
+                .ok::<ContraindicationReport>(200, "One assessment per procedure.")
+                .problems(&[404])],
+        )
+        .route(
+            "/v1/clinical/facts",
+            p.on(get(list_clinical_facts).post(create_clinical_fact)),
+            [
+                Doc::get("List a patient's dated clinical facts", Some(p))
+                    .id("clinical", "listClinicalFacts")
+                    .clinic()
+                    .query::<ClinicalFactsParams>()
+                    .ok::<ClinicalFactList>(200, "Conditions, medications and allergies with dates.")
+                    .problems(&[404]),
+                Doc::post("Record a dated clinical fact (clinician, admin)", p)
+                    .id("clinical", "createClinicalFact")
+                    .clinic()
+                    .body::<ClinicalFactInput>(true)
+                    .ok::<ClinicalFactView>(201, "The recorded fact.")
+                    .problems(&[404]),
+            ],
+        )
+        .route(
+            "/v1/treatment-plans",
+            p.on(post(create_treatment_plan)),
+            [Doc::post("Create a treatment plan and book every session", p)
+                .id("treatment-plans", "createTreatmentPlan")
+                .describe(
+                    "All or nothing, in one transaction: any session that cannot be booked \
+                     (conflict, hours, compliance, contraindication, interval) is a 409/422 listing \
+                     every failure, and nothing is written.",
+                )
+                .clinic()
+                .body::<PlanCreateInput>(true)
+                .ok::<CreatedPlanView>(201, "The plan and its booked sessions.")
+                .ok_header(location.0, location.1)
+                .problems(&[404, 409])],
+        )
+        .route(
+            "/v1/treatment-plans/preview",
+            p.on(post(preview_treatment_plan)),
+            [Doc::post("Propose dates for every session of a plan", p)
+                .id("treatment-plans", "previewTreatmentPlan")
+                .describe(
+                    "Honours minimum/maximum intervals, recovery days, weekday and period \
+                     preferences, availability and contraindications; reports every session it \
+                     cannot place. Writes nothing but its audit entry.",
+                )
+                .clinic()
+                .body::<PlanPreviewInput>(true)
+                .ok::<PlanPreviewView>(200, "Proposed sessions and every conflict.")
+                .problems(&[404])],
+        )
+        .route(
+            "/v1/treatment-plans/{id}",
+            p.on(get(get_treatment_plan)),
+            [Doc::get("Read a treatment plan", Some(p))
+                .id("treatment-plans", "getTreatmentPlan")
+                .clinic()
+                .path_id("id")
+                .ok::<PlanView>(200, "The plan, its sessions and any broken interval.")],
+        )
 }
 
 /// The router of the scheduling functions.
 pub fn router() -> axum::Router<AppState> {
     routes().into_router()
+}
+
+/// The view of an appointment after a move or status change: a plan session carries what is
+/// now broken in the rest of its plan (re-validated; nothing else is moved).
+pub(super) async fn changed_view(
+    tx: &crate::db::Tx,
+    clinic_id: Uuid,
+    a: &service::Appointment,
+    role: crate::tenancy::Role,
+) -> Result<ChangedAppointmentView, ApiError> {
+    let plan_violations = match a.row.treatment_plan_id {
+        Some(plan_id) => Some(
+            plans::plan_violations(tx, clinic_id, plan_id)
+                .await?
+                .iter()
+                .map(PlanViolationView::from)
+                .collect(),
+        ),
+        None => None,
+    };
+    Ok(ChangedAppointmentView {
+        appointment: AppointmentView::shape(a, role),
+        plan_violations,
+        warnings: None,
+    })
+}
+
+/// The view of a rescheduled appointment: [`changed_view`] plus the relative findings at the
+/// new time.
+pub(super) async fn moved_view(
+    tx: &crate::db::Tx,
+    clinic_id: Uuid,
+    moved: &service::Booked,
+    role: crate::tenancy::Role,
+) -> Result<ChangedAppointmentView, ApiError> {
+    let mut view = changed_view(tx, clinic_id, &moved.appointment, role).await?;
+    view.warnings = Some(moved.warnings.iter().map(FindingView::from).collect());
+    Ok(view)
 }
 
 fn etag(version: i32) -> HeaderValue {
@@ -267,7 +381,12 @@ fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
         .ok_or(ApiError::PreconditionFailed)
 }
 
-fn respond(status: StatusCode, body: Value, version: i32, location: Option<String>) -> Response {
+fn respond(
+    status: StatusCode,
+    body: impl Serialize,
+    version: i32,
+    location: Option<String>,
+) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
     res.headers_mut().insert(header::ETAG, etag(version));
     if let Some(loc) = location
@@ -280,12 +399,14 @@ fn respond(status: StatusCode, body: Value, version: i32, location: Option<Strin
 
 // Professionals ---------------------------------------------------------------------------------
 
-async fn list_professionals(t: Tenant<perm::CatalogRead>) -> Result<axum::Json<Value>, ApiError> {
+async fn list_professionals(
+    t: Tenant<perm::CatalogRead>,
+) -> Result<axum::Json<ProfessionalList>, ApiError> {
     let rows = repo::list_professionals(&t.tx, t.clinic_id).await?;
     t.tx.commit().await?;
-    Ok(axum::Json(
-        json!({ "items": rows.iter().map(catalog::professional_json).collect::<Vec<_>>() }),
-    ))
+    Ok(axum::Json(ProfessionalList {
+        items: rows.iter().map(ProfessionalView::from).collect(),
+    }))
 }
 
 async fn get_professional(
@@ -298,7 +419,7 @@ async fn get_professional(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        catalog::professional_json(&row),
+        ProfessionalView::from(&row),
         row.version,
         None,
     ))
@@ -313,7 +434,7 @@ async fn create_professional(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::CREATED,
-        catalog::professional_json(&row),
+        ProfessionalView::from(&row),
         row.version,
         Some(format!("/v1/professionals/{}", row.id)),
     ))
@@ -331,7 +452,7 @@ async fn update_professional(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        catalog::professional_json(&row),
+        ProfessionalView::from(&row),
         row.version,
         None,
     ))
@@ -347,21 +468,25 @@ async fn create_time_off(
     t.tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "id": off, "professionalId": id, "startsAt": starts_at, "endsAt": ends_at, "reason": reason
-        })),
+        axum::Json(TimeOffView {
+            id: off,
+            professional_id: id,
+            starts_at,
+            ends_at,
+            reason,
+        }),
     )
         .into_response())
 }
 
 // Rooms -----------------------------------------------------------------------------------------
 
-async fn list_rooms(t: Tenant<perm::CatalogRead>) -> Result<axum::Json<Value>, ApiError> {
+async fn list_rooms(t: Tenant<perm::CatalogRead>) -> Result<axum::Json<RoomList>, ApiError> {
     let rows = repo::list_rooms(&t.tx, t.clinic_id).await?;
     t.tx.commit().await?;
-    Ok(axum::Json(
-        json!({ "items": rows.iter().map(catalog::room_json).collect::<Vec<_>>() }),
-    ))
+    Ok(axum::Json(RoomList {
+        items: rows.iter().map(RoomView::from).collect(),
+    }))
 }
 
 async fn get_room(
@@ -374,7 +499,7 @@ async fn get_room(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        catalog::room_json(&row),
+        RoomView::from(&row),
         row.version,
         None,
     ))
@@ -389,7 +514,7 @@ async fn create_room(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::CREATED,
-        catalog::room_json(&row),
+        RoomView::from(&row),
         row.version,
         Some(format!("/v1/rooms/{}", row.id)),
     ))
@@ -407,7 +532,7 @@ async fn update_room(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        catalog::room_json(&row),
+        RoomView::from(&row),
         row.version,
         None,
     ))
@@ -415,12 +540,14 @@ async fn update_room(
 
 // Procedures ------------------------------------------------------------------------------------
 
-async fn list_procedures(t: Tenant<perm::CatalogRead>) -> Result<axum::Json<Value>, ApiError> {
+async fn list_procedures(
+    t: Tenant<perm::CatalogRead>,
+) -> Result<axum::Json<ProcedureList>, ApiError> {
     let rows = repo::list_procedures(&t.tx, t.clinic_id).await?;
     t.tx.commit().await?;
-    Ok(axum::Json(
-        json!({ "items": rows.iter().map(catalog::procedure_json).collect::<Vec<_>>() }),
-    ))
+    Ok(axum::Json(ProcedureList {
+        items: rows.iter().map(ProcedureView::from).collect(),
+    }))
 }
 
 async fn get_procedure(
@@ -433,7 +560,7 @@ async fn get_procedure(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        catalog::procedure_json(&row),
+        ProcedureView::from(&row),
         row.version,
         None,
     ))
@@ -448,7 +575,7 @@ async fn create_procedure(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::CREATED,
-        catalog::procedure_json(&row),
+        ProcedureView::from(&row),
         row.version,
         Some(format!("/v1/procedures/{}", row.id)),
     ))
@@ -466,7 +593,7 @@ async fn update_procedure(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        catalog::procedure_json(&row),
+        ProcedureView::from(&row),
         row.version,
         None,
     ))
@@ -481,15 +608,12 @@ async fn create_appointment(
 ) -> Result<Response, ApiError> {
     let input = input.validate()?;
     let actor = t.actor();
-    let a = service::book(&t.tx, state.cipher(), &actor, &input).await?;
+    let booked = service::book(&t.tx, state.cipher(), &actor, &input).await?;
     t.tx.commit().await?;
-    let mut body = service::appointment_json(&a, actor.role);
-    if let Some(o) = body.as_object_mut() {
-        o.insert("warnings".into(), json!([]));
-    }
+    let a = &booked.appointment;
     Ok(respond(
         StatusCode::CREATED,
-        body,
+        BookedAppointmentView::shape(&booked, actor.role),
         a.row.version,
         Some(format!("/v1/appointments/{}", a.row.id)),
     ))
@@ -505,7 +629,7 @@ async fn get_appointment(
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        service::appointment_json(&a, actor.role),
+        AppointmentView::shape(&a, actor.role),
         a.row.version,
         None,
     ))
@@ -521,12 +645,13 @@ async fn reschedule_appointment(
     let version = if_match(&headers)?;
     let input = input.validate()?;
     let actor = t.actor();
-    let a = service::reschedule(&t.tx, state.cipher(), &actor, id, version, &input).await?;
+    let moved = service::reschedule(&t.tx, state.cipher(), &actor, id, version, &input).await?;
+    let body = moved_view(&t.tx, actor.clinic_id, &moved, actor.role).await?;
     t.tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
-        service::appointment_json(&a, actor.role),
-        a.row.version,
+        body,
+        moved.appointment.row.version,
         None,
     ))
 }
@@ -541,13 +666,9 @@ async fn update_appointment_status(
     let actor = t.actor();
     let a = service::change_status(&t.tx, state.cipher(), &actor, id, status, reason.as_deref())
         .await?;
+    let body = changed_view(&t.tx, actor.clinic_id, &a, actor.role).await?;
     t.tx.commit().await?;
-    Ok(respond(
-        StatusCode::OK,
-        service::appointment_json(&a, actor.role),
-        a.row.version,
-        None,
-    ))
+    Ok(respond(StatusCode::OK, body, a.row.version, None))
 }
 
 /// Body of `POST /v1/appointments/{id}/cancel`.
@@ -580,13 +701,9 @@ async fn cancel_appointment(
     let actor = t.actor();
     let a = service::change_status(&t.tx, state.cipher(), &actor, id, status, reason.as_deref())
         .await?;
+    let body = changed_view(&t.tx, actor.clinic_id, &a, actor.role).await?;
     t.tx.commit().await?;
-    Ok(respond(
-        StatusCode::OK,
-        service::appointment_json(&a, actor.role),
-        a.row.version,
-        None,
-    ))
+    Ok(respond(StatusCode::OK, body, a.row.version, None))
 }
 
 /// Filters of `GET /v1/appointments`.
@@ -747,4 +864,362 @@ pub(super) async fn availability_view(
         step_minutes: service::AVAILABILITY_STEP_MINUTES,
         slots,
     })
+}
+
+/// Body of `POST /v1/clinical/contraindications`.
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct ContraindicationsInput {
+    pub patient_id: Uuid,
+    pub procedure_ids: Vec<Uuid>,
+    /// The clinic-local date to assess (default: today); washouts and age depend on it.
+    pub date: Option<chrono::NaiveDate>,
+}
+
+async fn check_contraindications(
+    State(state): State<AppState>,
+    t: Tenant<perm::ClinicalRead>,
+    Json(input): Json<ContraindicationsInput>,
+) -> Result<axum::Json<ContraindicationReport>, ApiError> {
+    contraindication_report(&state, t, input)
+        .await
+        .map(axum::Json)
+}
+
+/// `POST /v1/clinical/contraindications` and `aestheticScheduling.checkContraindications`
+/// (commits).
+pub(super) async fn contraindication_report(
+    state: &AppState,
+    t: Tenant<perm::ClinicalRead>,
+    input: ContraindicationsInput,
+) -> Result<ContraindicationReport, ApiError> {
+    let mut ids = input.procedure_ids.clone();
+    ids.sort();
+    ids.dedup();
+    if input.procedure_ids.is_empty()
+        || input.procedure_ids.len() > 20
+        || ids.len() != input.procedure_ids.len()
+    {
+        return Err(ApiError::field(
+            "procedureIds",
+            "invalid_length",
+            Msg::new(
+                "Informe de 1 a 20 procedimentos distintos.",
+                "Give 1 to 20 distinct procedures.",
+            ),
+        ));
+    }
+    let actor = t.actor();
+    let results = contraindications::check(
+        &t.tx,
+        state.cipher(),
+        &actor,
+        input.patient_id,
+        &input.procedure_ids,
+        input.date,
+    )
+    .await?;
+    t.tx.commit().await?;
+    Ok(ContraindicationReport {
+        patient_id: input.patient_id,
+        results: results.iter().map(AssessmentView::from).collect(),
+        advisory: LocalizedText {
+            pt_br: contraindications::ADVISORY.0.to_owned(),
+            en: contraindications::ADVISORY.1.to_owned(),
+        },
+    })
+}
+
+/// Preferences of a plan preview (all optional).
+#[derive(Debug, Deserialize, Default, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct PlanPreferences {
+    pub professional_id: Option<Uuid>,
+    pub room_id: Option<Uuid>,
+    /// 0 = Sunday … 6 = Saturday (any day when absent).
+    pub days_of_week: Option<Vec<i32>>,
+    /// `morning`, `afternoon`, `evening` (any time when absent).
+    pub periods: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct PlanProcedureInput {
+    pub procedure_id: Uuid,
+    pub sessions: Option<i32>,
+}
+
+/// Body of `POST /v1/treatment-plans/preview`.
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct PlanPreviewInput {
+    pub patient_id: Uuid,
+    pub procedures: Vec<PlanProcedureInput>,
+    pub start_date: chrono::NaiveDate,
+    pub preferences: Option<PlanPreferences>,
+}
+
+fn invalid(field: &str, pt: &'static str, en: &'static str) -> ApiError {
+    ApiError::field(field, "invalid_value", Msg::new(pt, en))
+}
+
+impl PlanPreviewInput {
+    fn validate(self) -> Result<plans::PlanRequest, ApiError> {
+        let prefs = self.preferences.unwrap_or_default();
+        let days_of_week = prefs.days_of_week.unwrap_or_default();
+        let periods = prefs.periods.unwrap_or_default();
+        if self.procedures.is_empty() || self.procedures.len() > 5 {
+            return Err(invalid(
+                "procedures",
+                "Informe de 1 a 5 procedimentos.",
+                "Give 1 to 5 procedures.",
+            ));
+        }
+        if self
+            .procedures
+            .iter()
+            .any(|p| p.sessions.is_some_and(|n| !(1..=20).contains(&n)))
+        {
+            return Err(invalid(
+                "procedures.sessions",
+                "Sessões: de 1 a 20.",
+                "Sessions: 1 to 20.",
+            ));
+        }
+        if days_of_week.iter().any(|d| !(0..=6).contains(d)) {
+            return Err(invalid(
+                "preferences.daysOfWeek",
+                "Dias da semana de 0 (domingo) a 6 (sábado).",
+                "Weekdays from 0 (Sunday) to 6 (Saturday).",
+            ));
+        }
+        if periods
+            .iter()
+            .any(|p| !plans::PERIODS.iter().any(|(n, _)| n == p))
+        {
+            return Err(invalid(
+                "preferences.periods",
+                "Períodos: morning, afternoon, evening.",
+                "Periods: morning, afternoon, evening.",
+            ));
+        }
+        Ok(plans::PlanRequest {
+            patient_id: self.patient_id,
+            procedures: self
+                .procedures
+                .iter()
+                .map(|p| plans::PlanProcedure {
+                    procedure_id: p.procedure_id,
+                    sessions: p.sessions,
+                })
+                .collect(),
+            start_date: self.start_date,
+            professional_id: prefs.professional_id,
+            room_id: prefs.room_id,
+            weekdays: days_of_week,
+            periods,
+        })
+    }
+}
+
+async fn preview_treatment_plan(
+    State(state): State<AppState>,
+    t: Tenant<perm::AppointmentsWrite>,
+    Json(input): Json<PlanPreviewInput>,
+) -> Result<axum::Json<PlanPreviewView>, ApiError> {
+    plan_preview(&state, t, input).await.map(axum::Json)
+}
+
+/// `POST /v1/treatment-plans/preview` and `aestheticScheduling.previewTreatmentPlan` (commits:
+/// the preview writes nothing but its audit entry).
+pub(super) async fn plan_preview(
+    state: &AppState,
+    t: Tenant<perm::AppointmentsWrite>,
+    input: PlanPreviewInput,
+) -> Result<PlanPreviewView, ApiError> {
+    let req = input.validate()?;
+    let actor = t.actor();
+    let (sessions, conflicts) = plans::preview(&t.tx, state.cipher(), &actor, &req).await?;
+    t.tx.commit().await?;
+    Ok(PlanPreviewView {
+        patient_id: req.patient_id,
+        sessions: sessions.iter().map(ProposedSessionView::from).collect(),
+        conflicts: conflicts.iter().map(PlanConflictView::from).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct PlanSessionInput {
+    pub procedure_id: Uuid,
+    pub session_number: i32,
+    pub professional_id: Uuid,
+    pub room_id: Option<Uuid>,
+    pub starts_at: DateTime<Utc>,
+}
+
+/// Body of `POST /v1/treatment-plans`.
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct PlanCreateInput {
+    pub patient_id: Uuid,
+    pub sessions: Vec<PlanSessionInput>,
+    pub clinical_override: Option<super::model::OverrideInput>,
+}
+
+async fn create_treatment_plan(
+    State(state): State<AppState>,
+    t: Tenant<perm::AppointmentsWrite>,
+    Json(input): Json<PlanCreateInput>,
+) -> Result<Response, ApiError> {
+    let plan = plan_create(&state, t, input).await?;
+    let location = format!("/v1/treatment-plans/{}", plan.id);
+    let mut res = (StatusCode::CREATED, axum::Json(plan)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// `POST /v1/treatment-plans` and `aestheticScheduling.createTreatmentPlan`: the plan and every
+/// session in the request's one transaction (commits only if all were booked).
+pub(super) async fn plan_create(
+    state: &AppState,
+    t: Tenant<perm::AppointmentsWrite>,
+    input: PlanCreateInput,
+) -> Result<CreatedPlanView, ApiError> {
+    if input.sessions.is_empty() || input.sessions.len() > 40 {
+        return Err(invalid(
+            "sessions",
+            "Informe de 1 a 40 sessões.",
+            "Give 1 to 40 sessions.",
+        ));
+    }
+    let mut keys: Vec<(Uuid, i32)> = input
+        .sessions
+        .iter()
+        .map(|s| (s.procedure_id, s.session_number))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != input.sessions.len()
+        || input
+            .sessions
+            .iter()
+            .any(|s| !(1..=20).contains(&s.session_number))
+    {
+        return Err(invalid(
+            "sessions",
+            "Números de sessão de 1 a 20, sem repetição por procedimento.",
+            "Session numbers 1 to 20, unique per procedure.",
+        ));
+    }
+    let mut e = crate::patients::model::Errors::default();
+    let reason = super::model::override_reason(
+        &mut e,
+        "clinicalOverride.reason",
+        input.clinical_override.as_ref(),
+    );
+    e.finish()?;
+    let sessions: Vec<plans::SessionInput> = input
+        .sessions
+        .iter()
+        .map(|s| plans::SessionInput {
+            procedure_id: s.procedure_id,
+            session_number: s.session_number,
+            professional_id: s.professional_id,
+            room_id: s.room_id,
+            starts_at: s.starts_at,
+        })
+        .collect();
+    let actor = t.actor();
+    let plan = plans::create(
+        &t.tx,
+        state.cipher(),
+        &actor,
+        input.patient_id,
+        &sessions,
+        reason.as_deref(),
+    )
+    .await?;
+    t.tx.commit().await?;
+    Ok(CreatedPlanView {
+        id: plan.id,
+        patient_id: input.patient_id,
+        sessions: plan
+            .sessions
+            .iter()
+            .map(|b| BookedAppointmentView::shape(b, actor.role))
+            .collect(),
+    })
+}
+
+/// Body of `POST /v1/clinical/facts`.
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+pub struct ClinicalFactInput {
+    pub patient_id: Uuid,
+    pub kind: String,
+    pub description: String,
+    pub condition_code: Option<String>,
+    pub started_on: Option<chrono::NaiveDate>,
+    pub ended_on: Option<chrono::NaiveDate>,
+}
+
+async fn create_clinical_fact(
+    State(state): State<AppState>,
+    t: Tenant<perm::ClinicalRead>,
+    Json(input): Json<ClinicalFactInput>,
+) -> Result<Response, ApiError> {
+    let fact = clinical_facts::NewFact::parse(
+        input.patient_id,
+        &input.kind,
+        &input.description,
+        input.condition_code,
+        input.started_on,
+        input.ended_on,
+    )?;
+    let actor = t.actor();
+    let saved = clinical_facts::record(&t.tx, state.cipher(), &actor, &fact).await?;
+    t.tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(saved.view())).into_response())
+}
+
+/// Query of `GET /v1/clinical/facts`.
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename_all = "camelCase", optional_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClinicalFactsParams {
+    pub patient_id: Uuid,
+}
+
+async fn list_clinical_facts(
+    State(state): State<AppState>,
+    t: Tenant<perm::ClinicalRead>,
+    Query(p): Query<ClinicalFactsParams>,
+) -> Result<axum::Json<ClinicalFactList>, ApiError> {
+    let actor = t.actor();
+    let facts = clinical_facts::list(&t.tx, state.cipher(), &actor, p.patient_id).await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(ClinicalFactList {
+        patient_id: p.patient_id,
+        items: facts.iter().map(clinical_facts::Fact::view).collect(),
+    }))
+}
+
+async fn get_treatment_plan(
+    t: Tenant<perm::AppointmentsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<PlanView>, ApiError> {
+    let plan = plans::get(&t.tx, &t.actor(), id).await?;
+    t.tx.commit().await?;
+    Ok(axum::Json(plan))
 }

@@ -6,10 +6,14 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::model::{AppointmentInput, RescheduleInput, StatusInput};
-use super::routes::{self, AppointmentListParams, AvailabilityParams, CancelInput};
+use super::routes::{
+    self, AppointmentListParams, AvailabilityParams, CancelInput, ContraindicationsInput,
+    PlanCreateInput, PlanPreviewInput,
+};
 use super::views::{
-    AppointmentPage, AppointmentView, AvailabilityView, ProcedureList, ProcedureView,
-    ProfessionalList, ProfessionalView,
+    AppointmentPage, AppointmentView, AvailabilityView, BookedAppointmentView,
+    ChangedAppointmentView, ContraindicationReport, CreatedPlanView, PlanPreviewView,
+    ProcedureList, ProcedureView, ProfessionalList, ProfessionalView,
 };
 use super::{repo, service};
 use crate::error::ApiError;
@@ -68,18 +72,33 @@ pub fn procedures() -> Vec<Procedure> {
         mutation("appointments.updateStatus", p, update_status),
         query("appointments.checkAvailability", p, check_availability),
         query("aestheticScheduling.getProcedures", p, get_procedures),
+        query(
+            "aestheticScheduling.checkContraindications",
+            p,
+            check_contraindications,
+        ),
+        query(
+            "aestheticScheduling.previewTreatmentPlan",
+            p,
+            preview_treatment_plan,
+        ),
+        mutation(
+            "aestheticScheduling.createTreatmentPlan",
+            p,
+            create_treatment_plan,
+        ),
         query("professionals.list", p, professionals_list),
         query("professionals.get", p, professionals_get),
     ]
 }
 
-async fn schedule(ctx: Ctx, input: AppointmentInput) -> Result<AppointmentView, ApiError> {
+async fn schedule(ctx: Ctx, input: AppointmentInput) -> Result<BookedAppointmentView, ApiError> {
     let t = ctx.tenant::<perm::AppointmentsWrite>().await?;
     let input = input.validate()?;
     let actor = t.actor();
-    let a = service::book(&t.tx, ctx.state().cipher(), &actor, &input).await?;
+    let booked = service::book(&t.tx, ctx.state().cipher(), &actor, &input).await?;
     t.tx.commit().await?;
-    Ok(AppointmentView::shape(&a, actor.role))
+    Ok(BookedAppointmentView::shape(&booked, actor.role))
 }
 
 async fn get(ctx: Ctx, input: IdInput) -> Result<AppointmentView, ApiError> {
@@ -98,11 +117,11 @@ async fn list(ctx: Ctx, input: AppointmentListParams) -> Result<AppointmentPage,
 async fn reschedule(
     ctx: Ctx,
     input: RescheduleAppointmentInput,
-) -> Result<AppointmentView, ApiError> {
+) -> Result<ChangedAppointmentView, ApiError> {
     let t = ctx.tenant::<perm::AppointmentsWrite>().await?;
     let patch = input.patch.validate()?;
     let actor = t.actor();
-    let a = service::reschedule(
+    let moved = service::reschedule(
         &t.tx,
         ctx.state().cipher(),
         &actor,
@@ -111,11 +130,15 @@ async fn reschedule(
         &patch,
     )
     .await?;
+    let view = routes::moved_view(&t.tx, actor.clinic_id, &moved, actor.role).await?;
     t.tx.commit().await?;
-    Ok(AppointmentView::shape(&a, actor.role))
+    Ok(view)
 }
 
-async fn cancel(ctx: Ctx, input: CancelAppointmentInput) -> Result<AppointmentView, ApiError> {
+async fn cancel(
+    ctx: Ctx,
+    input: CancelAppointmentInput,
+) -> Result<ChangedAppointmentView, ApiError> {
     let t = ctx.tenant::<perm::AppointmentsWrite>().await?;
     let (status, reason) = CancelInput {
         reason: input.reason,
@@ -131,11 +154,15 @@ async fn cancel(ctx: Ctx, input: CancelAppointmentInput) -> Result<AppointmentVi
         reason.as_deref(),
     )
     .await?;
+    let view = routes::changed_view(&t.tx, actor.clinic_id, &a, actor.role).await?;
     t.tx.commit().await?;
-    Ok(AppointmentView::shape(&a, actor.role))
+    Ok(view)
 }
 
-async fn update_status(ctx: Ctx, input: UpdateStatusInput) -> Result<AppointmentView, ApiError> {
+async fn update_status(
+    ctx: Ctx,
+    input: UpdateStatusInput,
+) -> Result<ChangedAppointmentView, ApiError> {
     let t = ctx.tenant::<perm::AppointmentsWrite>().await?;
     let (status, reason) = StatusInput {
         status: input.status,
@@ -152,8 +179,9 @@ async fn update_status(ctx: Ctx, input: UpdateStatusInput) -> Result<Appointment
         reason.as_deref(),
     )
     .await?;
+    let view = routes::changed_view(&t.tx, actor.clinic_id, &a, actor.role).await?;
     t.tx.commit().await?;
-    Ok(AppointmentView::shape(&a, actor.role))
+    Ok(view)
 }
 
 async fn check_availability(
@@ -189,4 +217,28 @@ async fn professionals_get(ctx: Ctx, input: IdInput) -> Result<ProfessionalView,
         .ok_or(ApiError::NotFound)?;
     t.tx.commit().await?;
     Ok(ProfessionalView::from(&row))
+}
+
+async fn check_contraindications(
+    ctx: Ctx,
+    input: ContraindicationsInput,
+) -> Result<ContraindicationReport, ApiError> {
+    let t = ctx.tenant::<perm::ClinicalRead>().await?;
+    routes::contraindication_report(ctx.state(), t, input).await
+}
+
+async fn preview_treatment_plan(
+    ctx: Ctx,
+    input: PlanPreviewInput,
+) -> Result<PlanPreviewView, ApiError> {
+    let t = ctx.tenant::<perm::AppointmentsWrite>().await?;
+    routes::plan_preview(ctx.state(), t, input).await
+}
+
+async fn create_treatment_plan(
+    ctx: Ctx,
+    input: PlanCreateInput,
+) -> Result<CreatedPlanView, ApiError> {
+    let t = ctx.tenant::<perm::AppointmentsWrite>().await?;
+    routes::plan_create(ctx.state(), t, input).await
 }

@@ -13,13 +13,14 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::appointment_repo::{self as repo, AppointmentRow, Conflict, ListFilter};
+use super::contraindications::{self, Checker, Finding};
 use super::model::{ANVISA_REQUIRED, NewAppointment, Reschedule, Status};
 use super::repo::{self as catalog, ProcedureRow, ProfessionalRow};
 use crate::audit::{self, Event, Outcome, Risk};
 use crate::crypto::{FieldCipher, Place};
 use crate::db::{Tx, map_pg_error};
 use crate::error::{ApiError, Msg};
-use crate::tenancy::{Actor, Role};
+use crate::tenancy::{Action, Actor, Role, allowed};
 
 const TABLE: &str = "appointments";
 
@@ -159,12 +160,12 @@ fn is_exclusion(e: &tokio_postgres::Error) -> bool {
 }
 
 /// Loaded references of a booking.
-struct Refs {
-    pro: ProfessionalRow,
-    procedure: ProcedureRow,
+pub(super) struct Refs {
+    pub(super) pro: ProfessionalRow,
+    pub(super) procedure: ProcedureRow,
 }
 
-async fn load_refs(
+pub(super) async fn load_refs(
     tx: &Tx,
     clinic_id: Uuid,
     professional_id: Uuid,
@@ -340,13 +341,107 @@ fn is_deadlock(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
 
+/// A booking and the relative contraindication findings it carries as warnings.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub appointment: Appointment,
+    pub warnings: Vec<Finding>,
+}
+
+/// Where a booking sits in a treatment plan.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanSlot {
+    pub plan_id: Uuid,
+    pub session_number: i32,
+}
+
 /// Books an appointment (see the module doc for the order of checks).
 pub async fn book(
     tx: &Tx,
     cipher: &FieldCipher,
     actor: &Actor,
     input: &NewAppointment,
-) -> Result<Appointment, ApiError> {
+) -> Result<Booked, ApiError> {
+    book_in_plan(tx, cipher, actor, input, None).await
+}
+
+/// Runs the contraindication check of a booking or a move: blocking findings refuse it (422)
+/// unless a clinician or admin overrides with a reason. Returns the overridden rule ids and
+/// the relative findings. `exclude` leaves out the appointment being moved (it must not count
+/// as its own "recent procedure").
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per booking path, all ids"
+)]
+async fn clinical_gate(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    patient_id: Uuid,
+    clinical_override: Option<&str>,
+    procedure: &ProcedureRow,
+    local_date: chrono::NaiveDate,
+    exclude: Option<Uuid>,
+) -> Result<(Vec<String>, Vec<Finding>), ApiError> {
+    let checker = Checker::load(
+        tx, cipher, actor, patient_id, local_date, local_date, exclude,
+    )
+    .await?;
+    let assessment = checker.assess(procedure, local_date, &[]);
+    let blocking = assessment.blocking();
+    let mut overridden = Vec::new();
+    if !blocking.is_empty() {
+        match clinical_override {
+            None => return Err(contraindications::contraindicated(&blocking)),
+            Some(_) if !allowed(actor.role, Action::ClinicalOverride) => {
+                return Err(ApiError::Forbidden {
+                    code: "clinical_override_forbidden",
+                    detail: Msg::new(
+                        "Somente profissionais clínicos ou administradores podem prosseguir apesar de uma contraindicação.",
+                        "Only clinicians or admins may proceed despite a contraindication.",
+                    ),
+                });
+            }
+            Some(_) => overridden = blocking.iter().map(|f| f.rule_id.clone()).collect(),
+        }
+    }
+    Ok((overridden, assessment.relative))
+}
+
+/// Records a clinician's decision to proceed despite blocking findings: who, which rules, why
+/// (the reason is a short justification the clinician typed for the audit trail, never shown
+/// in logs).
+async fn audit_clinical_override(
+    tx: &Tx,
+    actor: &Actor,
+    row: &AppointmentRow,
+    rule_ids: &[String],
+    reason: &str,
+) -> Result<(), ApiError> {
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(row.patient_id),
+            action: "appointment.clinical_override",
+            resource_type: "appointment",
+            resource_id: Some(row.id),
+            outcome: Outcome::Success,
+            risk: Risk::Critical,
+            details: json!({ "ruleIds": rule_ids, "reason": reason, "startsAt": row.starts_at }),
+        },
+    )
+    .await
+}
+
+/// Books an appointment, optionally as session `n` of a treatment plan.
+pub async fn book_in_plan(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    input: &NewAppointment,
+    plan: Option<PlanSlot>,
+) -> Result<Booked, ApiError> {
     match repo::patient_state(tx, actor.clinic_id, input.patient_id).await? {
         None => return Err(reference("patientId")),
         Some(true) => {
@@ -383,6 +478,17 @@ pub async fn book(
     )
     .await?;
     compliance(&refs.pro, &refs.procedure, local_date)?;
+    let (clinical_overridden, warnings) = clinical_gate(
+        tx,
+        cipher,
+        actor,
+        input.patient_id,
+        input.clinical_override.as_deref(),
+        &refs.procedure,
+        local_date,
+        None,
+    )
+    .await?;
     let now = Utc::now();
     let mut row = AppointmentRow {
         id: Uuid::new_v4(),
@@ -399,9 +505,9 @@ pub async fn book(
         notes_enc: None,
         cancel_reason: None,
         cancelled_at: None,
-        overridden: !overridden.is_empty(),
-        treatment_plan_id: None,
-        session_number: None,
+        overridden: !overridden.is_empty() || !clinical_overridden.is_empty(),
+        treatment_plan_id: plan.map(|p| p.plan_id),
+        session_number: plan.map(|p| p.session_number),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -423,6 +529,9 @@ pub async fn book(
                 "procedureId": row.procedure_id,
                 "roomId": row.room_id,
                 "overridden": row.overridden,
+                "treatmentPlanId": row.treatment_plan_id,
+                "sessionNumber": row.session_number,
+                "warningRuleIds": warnings.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(),
             }),
         },
     )
@@ -432,9 +541,17 @@ pub async fn book(
     {
         audit_override(tx, actor, &row, &overridden, reason).await?;
     }
-    Ok(Appointment {
-        notes: input.notes.clone(),
-        row,
+    if let Some(reason) = &input.clinical_override
+        && !clinical_overridden.is_empty()
+    {
+        audit_clinical_override(tx, actor, &row, &clinical_overridden, reason).await?;
+    }
+    Ok(Booked {
+        appointment: Appointment {
+            notes: input.notes.clone(),
+            row,
+        },
+        warnings,
     })
 }
 
@@ -469,7 +586,7 @@ pub async fn reschedule(
     id: Uuid,
     version: i32,
     input: &Reschedule,
-) -> Result<Appointment, ApiError> {
+) -> Result<Booked, ApiError> {
     let mut row = load(tx, actor, id, true).await?;
     if row.version != version {
         return Err(ApiError::PreconditionFailed);
@@ -501,6 +618,18 @@ pub async fn reschedule(
     )
     .await?;
     compliance(&refs.pro, &refs.procedure, local_date)?;
+    // The new date is checked again: a washout or an age limit depends on it.
+    let (clinical_overridden, warnings) = clinical_gate(
+        tx,
+        cipher,
+        actor,
+        row.patient_id,
+        input.clinical_override.as_deref(),
+        &refs.procedure,
+        local_date,
+        Some(row.id),
+    )
+    .await?;
     let before = (row.starts_at, row.ends_at, row.professional_id, row.room_id);
     row.professional_id = professional_id;
     row.room_id = room_id;
@@ -508,8 +637,20 @@ pub async fn reschedule(
     row.ends_at = ends_at;
     row.blocked_until =
         ends_at + Duration::minutes(i64::from(buffer_minutes(&refs.pro, &refs.procedure)));
-    row.overridden = !overridden.is_empty();
+    row.overridden = !overridden.is_empty() || !clinical_overridden.is_empty();
     let row = write_guarded(tx, &row, actor, Some(version)).await?;
+    if let Some(plan_id) = row.treatment_plan_id {
+        // A plan session may not come earlier than the minimum interval after the previous one
+        // (nor the next one earlier than that after this one).
+        let broken: Vec<_> = super::plans::plan_violations(tx, actor.clinic_id, plan_id)
+            .await?
+            .into_iter()
+            .filter(|v| v.rule == "min_interval")
+            .collect();
+        if !broken.is_empty() {
+            return Err(super::plans::interval_error(&broken));
+        }
+    }
     audit::record(
         tx,
         actor,
@@ -533,8 +674,16 @@ pub async fn reschedule(
     {
         audit_override(tx, actor, &row, &overridden, reason).await?;
     }
+    if let Some(reason) = &input.clinical_override
+        && !clinical_overridden.is_empty()
+    {
+        audit_clinical_override(tx, actor, &row, &clinical_overridden, reason).await?;
+    }
     let row = load(tx, actor, id, false).await?;
-    open(cipher, row, actor.role)
+    Ok(Booked {
+        appointment: open(cipher, row, actor.role)?,
+        warnings,
+    })
 }
 
 /// Applies a status change allowed by the status machine (409 otherwise).
@@ -632,11 +781,6 @@ pub async fn list(
         .map(|r| open(cipher, r, actor.role))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((items, more))
-}
-
-/// The JSON of an appointment (`notes` only for staff, clinicians and admins).
-pub fn appointment_json(a: &Appointment, role: Role) -> Value {
-    super::views::to_json(&super::views::AppointmentView::shape(a, role))
 }
 
 /// Grid of offered start times, in minutes.

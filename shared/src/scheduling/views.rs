@@ -291,3 +291,290 @@ pub struct AvailabilityView {
 pub fn to_json<T: Serialize>(view: &T) -> serde_json::Value {
     serde_json::to_value(view).unwrap_or(serde_json::Value::Null)
 }
+
+/// A text in both API languages (rule texts, advisories).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+pub struct LocalizedText {
+    #[serde(rename = "pt-BR")]
+    #[ts(rename = "pt-BR")]
+    #[schema(rename = "pt-BR")]
+    pub pt_br: String,
+    pub en: String,
+}
+
+/// One contraindication rule that applies (rule texts and source only: no patient data).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct FindingView {
+    pub rule_id: String,
+    /// The condition code (`pregnancy`, `isotretinoin`, …).
+    pub condition: String,
+    /// `absolute`, `relative` or `washout`.
+    pub severity: String,
+    pub reason: LocalizedText,
+    /// Where the rule comes from (guideline, label, literature).
+    pub source: String,
+    /// Last day of a washout (clinic local date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub until: Option<NaiveDate>,
+}
+
+impl From<&super::contraindications::Finding> for FindingView {
+    fn from(f: &super::contraindications::Finding) -> Self {
+        Self {
+            rule_id: f.rule_id.clone(),
+            condition: f.condition.clone(),
+            severity: f.severity.clone(),
+            reason: LocalizedText {
+                pt_br: f.reason_pt.clone(),
+                en: f.reason_en.clone(),
+            },
+            source: f.source.clone(),
+            until: f.until,
+        }
+    }
+}
+
+/// The assessment of one procedure for one patient.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct AssessmentView {
+    pub procedure_id: Uuid,
+    /// No absolute finding and no active washout.
+    pub can_proceed: bool,
+    pub absolute: Vec<FindingView>,
+    pub relative: Vec<FindingView>,
+    pub washouts: Vec<FindingView>,
+}
+
+impl From<&super::contraindications::Assessment> for AssessmentView {
+    fn from(a: &super::contraindications::Assessment) -> Self {
+        let list =
+            |v: &[super::contraindications::Finding]| v.iter().map(FindingView::from).collect();
+        Self {
+            procedure_id: a.procedure_id,
+            can_proceed: a.can_proceed(),
+            absolute: list(&a.absolute),
+            relative: list(&a.relative),
+            washouts: list(&a.washouts),
+        }
+    }
+}
+
+/// Result of `POST /v1/clinical/contraindications`.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ContraindicationReport {
+    pub patient_id: Uuid,
+    /// One per requested procedure, in request order.
+    pub results: Vec<AssessmentView>,
+    /// Decision-support disclaimer (the rules flag, the clinician decides).
+    pub advisory: LocalizedText,
+}
+
+/// An appointment just booked, with the relative contraindications found (never blocking).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct BookedAppointmentView {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub appointment: AppointmentView,
+    pub warnings: Vec<FindingView>,
+}
+
+impl BookedAppointmentView {
+    /// The view `role` receives of a booking.
+    pub fn shape(b: &super::service::Booked, role: Role) -> Self {
+        Self {
+            appointment: AppointmentView::shape(&b.appointment, role),
+            warnings: b.warnings.iter().map(FindingView::from).collect(),
+        }
+    }
+}
+
+/// An interval rule broken between two consecutive sessions of a plan.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PlanViolationView {
+    pub procedure_id: Uuid,
+    pub session_number: i32,
+    pub previous_session: i32,
+    /// Days between the two sessions (clinic local dates).
+    pub days: i64,
+    /// `min_interval` or `max_interval`.
+    pub rule: String,
+    pub limit_days: i64,
+}
+
+impl From<&super::plans::Violation> for PlanViolationView {
+    fn from(v: &super::plans::Violation) -> Self {
+        Self {
+            procedure_id: v.procedure_id,
+            session_number: v.session_number,
+            previous_session: v.previous_session,
+            days: v.days,
+            rule: v.rule.to_owned(),
+            limit_days: v.limit,
+        }
+    }
+}
+
+/// An appointment that belongs to a treatment plan, after a move or status change, with what
+/// is now broken in the rest of the plan (nothing else is moved).
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ChangedAppointmentView {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub appointment: AppointmentView,
+    /// Present when the appointment is a plan session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub plan_violations: Option<Vec<PlanViolationView>>,
+    /// Relative contraindications at the new time (after a reschedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub warnings: Option<Vec<FindingView>>,
+}
+
+/// A proposed plan session.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ProposedSessionView {
+    pub procedure_id: Uuid,
+    pub session_number: i32,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The session's date in America/Sao_Paulo.
+    pub local_date: NaiveDate,
+    pub professional_id: Uuid,
+    pub room_id: Option<Uuid>,
+    /// Relative contraindications on that date.
+    pub warnings: Vec<FindingView>,
+}
+
+impl From<&super::plans::Proposed> for ProposedSessionView {
+    fn from(p: &super::plans::Proposed) -> Self {
+        Self {
+            procedure_id: p.procedure_id,
+            session_number: p.session_number,
+            starts_at: p.starts_at,
+            ends_at: p.ends_at,
+            local_date: p.local_date,
+            professional_id: p.professional_id,
+            room_id: p.room_id,
+            warnings: p.warnings.clone(),
+        }
+    }
+}
+
+/// A session the preview could not place, with why.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PlanConflictView {
+    pub procedure_id: Uuid,
+    pub session_number: i32,
+    /// The local dates the session had to fall in.
+    pub window_start: NaiveDate,
+    pub window_end: NaiveDate,
+    /// Reason code (`no_free_slot`, `contraindicated`, …).
+    pub reason: String,
+    /// Contraindication rules involved, if any.
+    pub rule_ids: Vec<String>,
+}
+
+impl From<&super::plans::PlanConflict> for PlanConflictView {
+    fn from(c: &super::plans::PlanConflict) -> Self {
+        Self {
+            procedure_id: c.procedure_id,
+            session_number: c.session_number,
+            window_start: c.window.0,
+            window_end: c.window.1,
+            reason: c.reason.to_owned(),
+            rule_ids: c.rule_ids.clone(),
+        }
+    }
+}
+
+/// Result of `POST /v1/treatment-plans/preview`: every session placed or every conflict.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PlanPreviewView {
+    pub patient_id: Uuid,
+    pub sessions: Vec<ProposedSessionView>,
+    pub conflicts: Vec<PlanConflictView>,
+}
+
+/// Result of `POST /v1/treatment-plans`: the plan and every booked session.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct CreatedPlanView {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub sessions: Vec<BookedAppointmentView>,
+}
+
+/// One session of a stored plan.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PlanSessionView {
+    pub appointment_id: Uuid,
+    pub procedure_id: Uuid,
+    pub session_number: i32,
+    pub status: String,
+    pub starts_at: DateTime<Utc>,
+    pub local_date: NaiveDate,
+}
+
+/// A stored treatment plan with its sessions and what is broken in it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct PlanView {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub status: String,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub sessions: Vec<PlanSessionView>,
+    pub violations: Vec<PlanViolationView>,
+}
+
+/// A dated clinical fact (condition, medication or allergy); `description` is encrypted at rest.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ClinicalFactView {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    /// `condition`, `medication` or `allergy`.
+    pub kind: String,
+    pub description: String,
+    pub condition_code: Option<String>,
+    pub started_on: Option<NaiveDate>,
+    /// None: ongoing.
+    pub ended_on: Option<NaiveDate>,
+    pub recorded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A patient's clinical facts.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename_all = "camelCase")]
+pub struct ClinicalFactList {
+    pub patient_id: Uuid,
+    pub items: Vec<ClinicalFactView>,
+}

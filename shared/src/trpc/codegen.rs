@@ -199,6 +199,10 @@ fn rest_dtos() -> Vec<TsFn> {
         output_type::<crate::scheduling::views::TimeOffView>,
         output_type::<crate::scheduling::views::RoomView>,
         output_type::<crate::scheduling::views::RoomList>,
+        output_type::<crate::scheduling::views::ClinicalFactList>,
+        output_type::<crate::scheduling::views::PlanView>,
+        output_type::<crate::scheduling::ClinicalFactInput>,
+        output_type::<crate::scheduling::ClinicalFactsParams>,
     ]
 }
 
