@@ -11,14 +11,14 @@ use crate::support::db;
 use crate::support::identity;
 use crate::support::tokens::{EsKey, TokenBuilder};
 
-fn percentiles(mut samples: Vec<f64>) -> serde_json::Value {
+pub(crate) fn percentiles(mut samples: Vec<f64>) -> serde_json::Value {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     json!({ "n": samples.len(), "p50_us": (at(0.5) * 100.0).round() / 100.0, "p99_us": (at(0.99) * 100.0).round() / 100.0,
             "mean_us": ((samples.iter().sum::<f64>() / samples.len() as f64) * 100.0).round() / 100.0 })
 }
 
-fn report(name: &str, v: serde_json::Value) {
+pub(crate) fn report(name: &str, v: serde_json::Value) {
     println!("BENCH {}", json!({ "name": name, "result": v }));
 }
 

@@ -1001,3 +1001,90 @@ async fn db_scheduling_trpc_procedures_call_the_same_services_as_rest() {
     .await;
     assert_eq!(res.status, 404);
 }
+
+/// `scripts/bench`: booking and availability for a professional with 500 existing appointments,
+/// through the whole in-process pipeline (token, RLS transaction, rules, exclusion constraints,
+/// audit). Prints `BENCH` lines; asserts only correctness.
+#[tokio::test]
+#[ignore]
+async fn bench_scheduling_booking_and_availability_with_500_appointments() {
+    use std::time::Instant;
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    // 500 appointments, 16 a day (08:00–20:00 local, 30 min + 15 min buffer) from 2031-01-06.
+    db::exec(
+        &admin,
+        "insert into public.appointments (clinic_id, patient_id, professional_id, procedure_id, \
+         starts_at, ends_at, blocked_until, type, status, created_by) \
+         select $1, $2, $3, $4, t, t + interval '30 minutes', t + interval '45 minutes', \
+                'in_person', 'scheduled', $2 \
+         from (select ((date '2031-01-06' + d) + time '08:00' + k * interval '45 minutes') \
+                      at time zone 'America/Sao_Paulo' as t \
+               from generate_series(0, 40) d, generate_series(0, 15) k \
+               order by 1 limit 500) s",
+        &[
+            (&w.w.a, Type::UUID),
+            (&w.patient, Type::UUID),
+            (&w.pro, Type::UUID),
+            (&w.toxin, Type::UUID),
+        ],
+    )
+    .await;
+    let n: i64 = admin
+        .query_one(
+            "select count(*) from public.appointments where professional_id = $1",
+            &[&w.pro],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 500);
+    let user = w.w.a_clinician;
+
+    // Availability: a 14-day window over the busy calendar (and the free days after it).
+    let path = format!(
+        "/v1/availability?procedure={}&professional={}&from=2031-01-25T03:00:00Z&to=2031-02-08T03:00:00Z",
+        w.toxin, w.pro
+    );
+    for _ in 0..10 {
+        assert_eq!(call(&app, "GET", &path, user, None, &[]).await.status, 200);
+    }
+    let mut avail = Vec::new();
+    let mut slots = 0;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let res = call(&app, "GET", &path, user, None, &[]).await;
+        avail.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(res.status, 200);
+        slots = res.json()["slots"].as_array().unwrap().len();
+    }
+    assert!(slots > 0);
+    crate::bench::report(
+        "availability_14_days_500_appointments",
+        crate::bench::percentiles(avail),
+    );
+
+    // Booking: 200 bookings into free slots after the busy period (each checked against the
+    // 500 by the exclusion constraints), one at a time.
+    let mut book_us = Vec::new();
+    for i in 0..200i64 {
+        let day = 45 + i / 16;
+        let minutes = 8 * 60 + (i % 16) * 45;
+        let starts = chrono::NaiveDate::from_ymd_opt(2031, 1, 6).unwrap()
+            + chrono::Duration::days(day)
+            + chrono::Duration::minutes(minutes);
+        let body = json!({
+            "patientId": w.patient, "professionalId": w.pro, "procedureId": w.toxin,
+            "startsAt": format!("{}-03:00", starts.format("%Y-%m-%dT%H:%M:%S")),
+        });
+        let t = Instant::now();
+        let res = book(&app, user, body).await;
+        book_us.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    }
+    crate::bench::report(
+        "booking_with_500_appointments",
+        crate::bench::percentiles(book_us),
+    );
+}

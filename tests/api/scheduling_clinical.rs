@@ -1329,7 +1329,7 @@ async fn db_moving_an_appointment_into_a_washout_is_422_unless_a_clinician_overr
 }
 
 #[tokio::test]
-async fn db_key_rotation_reseals_clinical_facts_so_the_old_key_can_go() {
+async fn db_key_rotation_reseals_clinical_facts_and_appointment_notes_so_the_old_key_can_go() {
     let admin = db::admin().await;
     let w = world(&admin).await;
     let url = db::app_url();
@@ -1345,6 +1345,31 @@ async fn db_key_rotation_reseals_clinical_facts_so_the_old_key_can_go() {
         ])
     };
     let old = with(k1, "1");
+    let booked = book(&old, w.w.a_clinician, {
+        let mut b = toxin_booking(&w, w.patient, "09:00");
+        b["notes"] = json!("Retorno em 15 dias");
+        b
+    })
+    .await;
+    assert_eq!(
+        booked.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&booked.body)
+    );
+    let appointment = booked.json()["id"].as_str().unwrap().to_owned();
+    let notes_key = || async {
+        let id: Uuid = appointment.parse().unwrap();
+        admin
+            .query_one(
+                "select get_byte(notes_enc, 4) from public.appointments where id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap()
+            .get::<_, i32>(0)
+    };
+    assert_eq!(notes_key().await, 1);
     let res = post_fact(
         &old,
         w.w.a_clinician,
@@ -1373,13 +1398,17 @@ async fn db_key_rotation_reseals_clinical_facts_so_the_old_key_can_go() {
         let tx = pool.begin_service().await.unwrap();
         let n = neonpro::scheduling::clinical_facts::reencrypt_batch(&tx, &cfg.crypto.cipher, 50)
             .await
-            .unwrap();
+            .unwrap()
+            + neonpro::scheduling::service::reencrypt_batch(&tx, &cfg.crypto.cipher, 50)
+                .await
+                .unwrap();
         tx.commit().await.unwrap();
         if n == 0 {
             break;
         }
     }
     assert_eq!(key_of().await, 2);
+    assert_eq!(notes_key().await, 2);
     let new_only = with(k2, "2");
     let list = call(
         &new_only,
@@ -1392,6 +1421,17 @@ async fn db_key_rotation_reseals_clinical_facts_so_the_old_key_can_go() {
     .await;
     assert_eq!(list.status, 200, "{}", String::from_utf8_lossy(&list.body));
     assert_eq!(list.json()["items"][0]["description"], "Albumina humana");
+    let read = call(
+        &new_only,
+        "GET",
+        &format!("/v1/appointments/{appointment}"),
+        w.w.a_clinician,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
+    assert!(read.json()["notes"].is_string());
 }
 
 #[tokio::test]

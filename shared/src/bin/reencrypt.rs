@@ -22,7 +22,8 @@ async fn main() -> std::process::ExitCode {
         let batch = async {
             let tx = db.begin_service().await?;
             let n = neonpro::patients::service::reencrypt_batch(&tx, &cipher, 200).await?
-                + neonpro::scheduling::clinical_facts::reencrypt_batch(&tx, &cipher, 200).await?;
+                + neonpro::scheduling::clinical_facts::reencrypt_batch(&tx, &cipher, 200).await?
+                + neonpro::scheduling::service::reencrypt_batch(&tx, &cipher, 200).await?;
             tx.commit().await?;
             Ok::<u64, neonpro::ApiError>(n)
         };

@@ -420,3 +420,34 @@ pub async fn free_slots(tx: &Tx, q: &SlotQuery) -> Result<Vec<FreeSlot>, ApiErro
         })
         .collect()
 }
+
+/// Appointments whose notes are sealed with a key other than `current` (key rotation; the key id
+/// is bytes 1–4 of the envelope). Service path only.
+pub async fn notes_sealed_with_other_key(
+    tx: &Tx,
+    current: i32,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>, ApiError> {
+    tx.query(
+        "select id, clinic_id, notes_enc from public.appointments \
+         where notes_enc is not null \
+           and get_byte(notes_enc, 1) * 16777216 + get_byte(notes_enc, 2) * 65536 \
+               + get_byte(notes_enc, 3) * 256 + get_byte(notes_enc, 4) <> $1 \
+         order by id limit $2 for update skip locked",
+        &[&current, &limit],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((get(r, "id")?, get(r, "clinic_id")?, get(r, "notes_enc")?)))
+    .collect()
+}
+
+/// Replaces an appointment's sealed notes (key rotation; the version is not bumped: the
+/// content is unchanged).
+pub async fn update_notes(tx: &Tx, id: Uuid, sealed: &[u8]) -> Result<u64, ApiError> {
+    tx.execute(
+        "update public.appointments set notes_enc = $2 where id = $1",
+        &[&id, &sealed],
+    )
+    .await
+}
