@@ -529,6 +529,62 @@ async fn db_microneedling_within_two_weeks_of_toxin_is_a_washout_until_day_fourt
     assert_eq!(v["results"][0]["canProceed"], true);
 }
 
+#[tokio::test]
+async fn db_toxin_booked_inside_the_washout_before_a_scheduled_microneedling_is_refused() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let micro = kind_procedure(
+        &admin,
+        w.w.a,
+        "Microagulhamento",
+        "facial",
+        "microneedling",
+        (4, Some(28), Some(42)),
+    )
+    .await;
+    // Microneedling already in the calendar on 2030-03-14 (the world's professional).
+    let res = book(
+        &app,
+        w.w.a_staff,
+        json!({ "patientId": w.patient, "professionalId": w.pro, "procedureId": micro,
+                "startsAt": "2030-03-14T10:00:00-03:00" }),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let before = appointment_count(&admin, w.patient).await;
+
+    // A toxin ten days before it would put the microneedling inside the 14-day washout.
+    let res = book(&app, w.w.a_staff, toxin_booking(&w, w.patient, "10:00")).await;
+    let p = res.assert_problem(422, "contraindicated");
+    assert_eq!(rule_ids(&p["findings"]), vec!["recent_toxin_microneedling"]);
+    assert_eq!(appointment_count(&admin, w.patient).await, before);
+
+    // The check endpoint says the same for that date, and nothing for a date outside it.
+    let v = check_on(&app, w.w.a_clinician, w.patient, w.toxin, "2030-03-04").await;
+    assert_eq!(v["canProceed"], false);
+    assert_eq!(rule_ids(&v["washouts"]), vec!["recent_toxin_microneedling"]);
+    let v = check_on(&app, w.w.a_clinician, w.patient, w.toxin, "2030-02-28").await;
+    assert_eq!(v["canProceed"], true);
+    // On the microneedling's own day the toxin still counts; the day after, it is fine (the
+    // rule runs toxin → microneedling only).
+    let v = check_on(&app, w.w.a_clinician, w.patient, w.toxin, "2030-03-14").await;
+    assert_eq!(v["canProceed"], false);
+    let v = check_on(&app, w.w.a_clinician, w.patient, w.toxin, "2030-03-15").await;
+    assert_eq!(v["canProceed"], true);
+
+    // A clinician may still proceed with a reason, and it is audited.
+    let mut body = toxin_booking(&w, w.patient, "10:00");
+    body["clinicalOverride"] = json!({ "reason": "Microagulhamento será remarcado" });
+    let res = book(&app, w.w.a_clinician, body).await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    assert!(
+        audit_actions(&admin, w.w.a)
+            .await
+            .contains(&"appointment.clinical_override".to_owned())
+    );
+}
+
 async fn appointment_count(admin: &Client, patient: Uuid) -> i64 {
     admin
         .query_one(

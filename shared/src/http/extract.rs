@@ -104,7 +104,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+        let query = without_path_params(parts, state).await;
+        match axum::extract::Query::<T>::try_from_uri(&query) {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::InvalidInput {
                 code: "invalid_query",
@@ -119,6 +120,41 @@ where
             }),
         }
     }
+}
+
+/// The request URI without query pairs that repeat a matched path parameter. Vercel's rewrite
+/// (`/v1/patients/:id` → `/api/v1/patients/:id`) also appends `id=<value>` to the query string
+/// the function receives; with `deny_unknown_fields` query types that would be a 400 in
+/// production only. A pair is dropped only when both its name and value equal a path
+/// parameter's, so a client cannot smuggle anything through it.
+async fn without_path_params<S: Send + Sync>(parts: &mut Parts, state: &S) -> http::Uri {
+    let Some(query) = parts.uri.query().map(str::to_owned) else {
+        return parts.uri.clone();
+    };
+    let Ok(params) = axum::extract::RawPathParams::from_request_parts(parts, state).await else {
+        return parts.uri.clone();
+    };
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    if params.is_empty() {
+        return parts.uri.clone();
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            !params.iter().any(|(pk, pv)| pk == k && pv == v)
+        })
+        .collect();
+    let path = parts.uri.path();
+    let rebuilt = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    rebuilt.parse().unwrap_or_else(|_| parts.uri.clone())
 }
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {

@@ -196,8 +196,8 @@ pub async fn conflicts(
     let rows = tx
         .query(
             "select id, starts_at, ends_at, blocked_until, \
-               (professional_id = $2 and tstzrange(starts_at, blocked_until, '[)') && tstzrange($4, $6, '[)')) as pro, \
-               (room_id is not null and room_id = $3 and tstzrange(starts_at, ends_at, '[)') && tstzrange($4, $5, '[)')) as room \
+               coalesce(professional_id = $2 and tstzrange(starts_at, blocked_until, '[)') && tstzrange($4, $6, '[)'), false) as pro, \
+               coalesce(room_id = $3 and tstzrange(starts_at, ends_at, '[)') && tstzrange($4, $5, '[)'), false) as room \
              from public.appointments \
              where clinic_id = $1 and status in ('scheduled', 'confirmed', 'in_progress') \
                and id is distinct from $7 \

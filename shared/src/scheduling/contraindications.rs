@@ -397,7 +397,7 @@ pub struct Checker {
 
 impl Checker {
     /// Loads the rule set, the patient's facts and their appointments from `from − washout`
-    /// to `to` (404 for a patient the caller may not use). `exclude` leaves out an appointment
+    /// to `to + washout` (404 for a patient the caller may not use). `exclude` leaves out an appointment
     /// being moved.
     pub async fn load(
         tx: &Tx,
@@ -411,12 +411,15 @@ impl Checker {
         let set = clinical_repo::rule_set(tx).await?;
         let record = clinical_facts(tx, cipher, actor, patient_id).await?;
         let dated = super::clinical_facts::for_check(tx, cipher, actor, patient_id).await?;
+        // Later appointments too: a booking must not start a washout that a procedure
+        // already scheduled after it falls into ([`Checker::later_findings`]).
+        let window = Duration::days(max_washout(&set));
         let recent = clinical_repo::recent_procedures(
             tx,
             actor.clinic_id,
             patient_id,
-            from - Duration::days(max_washout(&set)),
-            to,
+            from - window,
+            to + window,
             exclude,
         )
         .await?;
@@ -429,7 +432,8 @@ impl Checker {
     }
 
     /// The assessment of `procedure` on local date `on`, with `extra` planned procedures
-    /// (sessions of a plan being proposed) counted as recent.
+    /// (sessions of a plan being proposed) counted as recent, plus the washouts it would start
+    /// before the patient's later appointments ([`Checker::later_findings`]).
     pub fn assess(
         &self,
         procedure: &ProcedureRow,
@@ -439,7 +443,65 @@ impl Checker {
         let mut recent = self.recent.clone();
         recent.extend(extra.iter().cloned());
         let facts = Facts::from_record(&self.record, &self.dated, recent);
-        evaluate(&self.set, &facts, procedure, on)
+        let mut out = evaluate(&self.set, &facts, procedure, on);
+        for f in self.later_findings(procedure, on) {
+            if out.rule_ids().contains(&f.rule_id.as_str()) {
+                continue;
+            }
+            match f.severity.as_str() {
+                "absolute" => out.absolute.push(f),
+                "washout" => out.washouts.push(f),
+                _ => out.relative.push(f),
+            }
+        }
+        out
+    }
+}
+
+impl Checker {
+    /// The findings `procedure` on `on` would cause for the patient's appointments already
+    /// scheduled on or after `on`: a `recent_procedure` rule (e.g. toxin → microneedling, 14
+    /// days) read forwards. Assessing only the new booking would let a toxin be booked ten
+    /// days before a microneedling session that is already in the calendar.
+    pub fn later_findings(&self, procedure: &ProcedureRow, on: NaiveDate) -> Vec<Finding> {
+        let Some(kind) = procedure.kind.as_deref() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for rule in &self.set.rules {
+            let Some(days) = rule.washout_days else {
+                continue;
+            };
+            let Some(cond) = self
+                .set
+                .conditions
+                .iter()
+                .find(|c| c.code == rule.condition)
+            else {
+                continue;
+            };
+            if cond.fact != "recent_procedure" || !cond.keywords.iter().any(|k| k == kind) {
+                continue;
+            }
+            let until = on + Duration::days(i64::from(days));
+            let hits_later = self.recent.iter().any(|later| {
+                later.local_date >= on
+                    && later.local_date < until
+                    && rule.applies_to(later.kind.as_deref(), &later.category)
+            });
+            if hits_later {
+                out.push(Finding {
+                    rule_id: rule.id.clone(),
+                    condition: rule.condition.clone(),
+                    severity: rule.severity.clone(),
+                    reason_pt: rule.reason_pt.clone(),
+                    reason_en: rule.reason_en.clone(),
+                    source: rule.source.clone(),
+                    until: Some(until),
+                });
+            }
+        }
+        out
     }
 }
 
