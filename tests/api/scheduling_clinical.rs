@@ -1595,3 +1595,76 @@ async fn db_bad_plan_input_is_4xx_and_writes_nothing() {
     .await;
     assert_eq!(res.status, 404);
 }
+
+/// Dates far outside any clinic calendar are a 422 on the field, never a 500 (date arithmetic
+/// on plans and washouts would overflow near chrono's limits) and never a booking in 9999.
+#[tokio::test]
+async fn db_absurd_dates_are_422_on_the_field_and_write_nothing() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let user = w.w.a_clinician;
+    let before = appointment_count(&admin, w.patient).await;
+    let cases = [
+        (
+            "POST",
+            "/v1/appointments".to_owned(),
+            json!({ "patientId": w.patient, "professionalId": w.pro, "procedureId": w.toxin,
+                    "startsAt": "9999-12-31T10:00:00-03:00" }),
+            "startsAt",
+        ),
+        (
+            "POST",
+            "/v1/treatment-plans/preview".to_owned(),
+            json!({ "patientId": w.patient, "procedures": [{ "procedureId": w.toxin }],
+                    "startDate": "+262142-12-20" }),
+            "startDate",
+        ),
+        (
+            "POST",
+            "/v1/treatment-plans".to_owned(),
+            json!({ "patientId": w.patient, "sessions": [{ "procedureId": w.toxin, "sessionNumber": 1,
+                    "professionalId": w.pro, "startsAt": "1999-12-31T10:00:00-03:00" }] }),
+            "sessions[0].startsAt",
+        ),
+        (
+            "POST",
+            "/v1/clinical/contraindications".to_owned(),
+            json!({ "patientId": w.patient, "procedureIds": [w.toxin], "date": "2101-01-01" }),
+            "date",
+        ),
+        (
+            "POST",
+            "/v1/clinical/facts".to_owned(),
+            json!({ "patientId": w.patient, "kind": "condition", "description": "x",
+                    "startedOn": "1800-01-01" }),
+            "startedOn",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let res = call(&app, method, &path, user, Some(body), &[]).await;
+        let p = res.assert_problem(422, "validation_failed");
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{path}: {p}"
+        );
+    }
+    let res = call(
+        &app,
+        "GET",
+        &format!(
+            "/v1/availability?procedure={}&professional={}&from=9999-01-01T00:00:00Z&to=9999-01-02T00:00:00Z",
+            w.toxin, w.pro
+        ),
+        user,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 422);
+    assert_eq!(appointment_count(&admin, w.patient).await, before);
+}

@@ -262,7 +262,7 @@ severity: string, reason: LocalizedText,
  */
 source: string, 
 /**
- * Last day of a washout (clinic local date).
+ * End of a washout, exclusive: the first clinic-local date on which it no longer applies.
  */
 until?: string, };
 

@@ -107,6 +107,19 @@ impl NewFact {
                 ),
             ));
         }
+        // A history may start long before the clinic's calendar (1900), never absurdly far.
+        for (field, d) in [("startedOn", started_on), ("endedOn", ended_on)] {
+            if d.is_some_and(|d| !(1900..=2100).contains(&chrono::Datelike::year(&d))) {
+                return Err(ApiError::field(
+                    field,
+                    "out_of_range",
+                    Msg::new(
+                        "Data fora do intervalo aceito (anos 1900 a 2100).",
+                        "Date outside the accepted range (years 1900 to 2100).",
+                    ),
+                ));
+            }
+        }
         if let (Some(s), Some(e)) = (started_on, ended_on)
             && e < s
         {

@@ -630,7 +630,39 @@ fn notes(e: &mut Errors, value: Option<&str>) -> Option<String> {
     Some(v.to_owned())
 }
 
+/// Years the scheduling API accepts dates in. Far outside any clinic calendar on both sides,
+/// and far from chrono's limits, so plan and washout arithmetic can never overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Refuses a date outside [`YEARS`] (422 on `field`); true when it is inside.
+pub(crate) fn plausible_date(e: &mut Errors, field: &str, d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    let ok = YEARS.contains(&d.year());
+    if !ok {
+        e.push(
+            field,
+            "out_of_range",
+            "Data fora do intervalo aceito (anos 2000 a 2100).",
+            "Date outside the accepted range (years 2000 to 2100).",
+        );
+    }
+    ok
+}
+
+/// [`plausible_date`] for an instant.
+pub(crate) fn plausible_instant(e: &mut Errors, field: &str, t: DateTime<Utc>) -> bool {
+    plausible_date(e, field, t.date_naive())
+}
+
+/// The one-shot form of [`plausible_date`] for handlers without an error list.
+pub fn check_date(field: &str, d: NaiveDate) -> Result<(), ApiError> {
+    let mut e = Errors::default();
+    plausible_date(&mut e, field, d);
+    e.finish()
+}
+
 fn ends_after(e: &mut Errors, start: DateTime<Utc>, end: Option<DateTime<Utc>>) {
+    plausible_instant(e, "startsAt", start);
     if let Some(end) = end
         && (end <= start || end - start > chrono::Duration::hours(12))
     {

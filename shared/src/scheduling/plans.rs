@@ -343,6 +343,25 @@ pub async fn preview(
             }
         }
     }
+    // The preview reads the patient's clinical facts (contraindications): audited like a check.
+    audit::record(
+        tx,
+        actor,
+        Event {
+            patient_id: Some(req.patient_id),
+            action: "treatment_plan.preview",
+            resource_type: "patient",
+            resource_id: Some(req.patient_id),
+            outcome: Outcome::Success,
+            risk: Risk::Medium,
+            details: json!({
+                "procedureIds": req.procedures.iter().map(|p| p.procedure_id).collect::<Vec<_>>(),
+                "sessions": placed.len(),
+                "conflicts": conflicts.len(),
+            }),
+        },
+    )
+    .await?;
     Ok((placed, conflicts))
 }
 

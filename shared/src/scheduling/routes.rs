@@ -35,18 +35,21 @@ use crate::tenancy::{Tenant, perm};
 /// they reveal who is treated for what).
 pub fn routes() -> Routes {
     let p = Policy::authenticated(RateClass::Healthcare);
+    // The catalog and free times reveal nothing about patients; a front desk reads them all
+    // day, so they take the general class rather than the healthcare one.
+    let g = Policy::authenticated(RateClass::General);
     let etag = ("ETag", "The record's version, for `If-Match`.");
     let location = ("Location", "The new resource's URL.");
     Routes::new()
         .route(
             "/v1/professionals",
-            p.on(get(list_professionals).post(create_professional)),
+            g.on(get(list_professionals).post(create_professional)),
             [
-                Doc::get("List professionals", Some(p))
+                Doc::get("List professionals", Some(g))
                     .id("professionals", "listProfessionals")
                     .clinic()
                     .ok::<ProfessionalList>(200, "The clinic's professionals."),
-                Doc::post("Register a professional (admin)", p)
+                Doc::post("Register a professional (admin)", g)
                     .id("professionals", "createProfessional")
                     .clinic()
                     .body::<ProfessionalInput>(true)
@@ -58,15 +61,15 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/professionals/{id}",
-            p.on(get(get_professional).put(update_professional)),
+            g.on(get(get_professional).put(update_professional)),
             [
-                Doc::get("Read a professional", Some(p))
+                Doc::get("Read a professional", Some(g))
                     .id("professionals", "getProfessional")
                     .clinic()
                     .path_id("id")
                     .ok::<ProfessionalView>(200, "The professional.")
                     .ok_header(etag.0, etag.1),
-                Doc::put("Replace a professional (admin)", p)
+                Doc::put("Replace a professional (admin)", g)
                     .id("professionals", "updateProfessional")
                     .clinic()
                     .path_id("id")
@@ -79,8 +82,8 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/professionals/{id}/time-off",
-            p.on(post(create_time_off)),
-            [Doc::post("Record time off (admin)", p)
+            g.on(post(create_time_off)),
+            [Doc::post("Record time off (admin)", g)
                 .id("professionals", "createTimeOff")
                 .clinic()
                 .path_id("id")
@@ -89,13 +92,13 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/rooms",
-            p.on(get(list_rooms).post(create_room)),
+            g.on(get(list_rooms).post(create_room)),
             [
-                Doc::get("List rooms and devices", Some(p))
+                Doc::get("List rooms and devices", Some(g))
                     .id("rooms", "listRooms")
                     .clinic()
                     .ok::<RoomList>(200, "The clinic's rooms and devices."),
-                Doc::post("Create a room or device (admin)", p)
+                Doc::post("Create a room or device (admin)", g)
                     .id("rooms", "createRoom")
                     .clinic()
                     .body::<RoomInput>(true)
@@ -107,15 +110,15 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/rooms/{id}",
-            p.on(get(get_room).put(update_room)),
+            g.on(get(get_room).put(update_room)),
             [
-                Doc::get("Read a room or device", Some(p))
+                Doc::get("Read a room or device", Some(g))
                     .id("rooms", "getRoom")
                     .clinic()
                     .path_id("id")
                     .ok::<RoomView>(200, "The room or device.")
                     .ok_header(etag.0, etag.1),
-                Doc::put("Replace a room or device (admin)", p)
+                Doc::put("Replace a room or device (admin)", g)
                     .id("rooms", "updateRoom")
                     .clinic()
                     .path_id("id")
@@ -128,13 +131,13 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/procedures",
-            p.on(get(list_procedures).post(create_procedure)),
+            g.on(get(list_procedures).post(create_procedure)),
             [
-                Doc::get("List the procedure catalog", Some(p))
+                Doc::get("List the procedure catalog", Some(g))
                     .id("procedures", "listProcedures")
                     .clinic()
                     .ok::<ProcedureList>(200, "The clinic's procedures."),
-                Doc::post("Add a procedure (admin)", p)
+                Doc::post("Add a procedure (admin)", g)
                     .id("procedures", "createProcedure")
                     .clinic()
                     .body::<ProcedureInput>(true)
@@ -146,15 +149,15 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/procedures/{id}",
-            p.on(get(get_procedure).put(update_procedure)),
+            g.on(get(get_procedure).put(update_procedure)),
             [
-                Doc::get("Read a procedure", Some(p))
+                Doc::get("Read a procedure", Some(g))
                     .id("procedures", "getProcedure")
                     .clinic()
                     .path_id("id")
                     .ok::<ProcedureView>(200, "The procedure.")
                     .ok_header(etag.0, etag.1),
-                Doc::put("Replace a procedure (admin)", p)
+                Doc::put("Replace a procedure (admin)", g)
                     .id("procedures", "updateProcedure")
                     .clinic()
                     .path_id("id")
@@ -239,8 +242,8 @@ pub fn routes() -> Routes {
         )
         .route(
             "/v1/availability",
-            p.on(get(get_availability)),
-            [Doc::get("Free start times", Some(p))
+            g.on(get(get_availability)),
+            [Doc::get("Free start times", Some(g))
                 .id("appointments", "getAvailability")
                 .describe("Honours working hours, time off, buffers, existing appointments and the room; at most 14 days per query.")
                 .clinic()
@@ -255,7 +258,7 @@ pub fn routes() -> Routes {
                 .describe(
                     "Deterministic rules (data, each with its source) over the patient's record and \
                      dated clinical facts: per procedure `canProceed`, `absolute`, `relative` and \
-                     active `washouts`. Booking runs the same check. Clinicians, admins and staff.",
+                     active `washouts`. Booking runs the same check. Clinicians and admins.",
                 )
                 .clinic()
                 .body::<ContraindicationsInput>(true)
@@ -836,6 +839,7 @@ pub(super) async fn availability_view(
     t: Tenant<perm::CatalogRead>,
     p: AvailabilityParams,
 ) -> Result<AvailabilityView, ApiError> {
+    super::model::check_date("from", p.from.date_naive())?;
     if p.to <= p.from || p.to - p.from > chrono::Duration::days(service::AVAILABILITY_MAX_DAYS) {
         return Err(ApiError::field(
             "to",
@@ -910,6 +914,9 @@ pub(super) async fn contraindication_report(
             ),
         ));
     }
+    if let Some(d) = input.date {
+        super::model::check_date("date", d)?;
+    }
     let actor = t.actor();
     let results = contraindications::check(
         &t.tx,
@@ -969,6 +976,7 @@ fn invalid(field: &str, pt: &'static str, en: &'static str) -> ApiError {
 
 impl PlanPreviewInput {
     fn validate(self) -> Result<plans::PlanRequest, ApiError> {
+        super::model::check_date("startDate", self.start_date)?;
         let prefs = self.preferences.unwrap_or_default();
         let days_of_week = prefs.days_of_week.unwrap_or_default();
         let periods = prefs.periods.unwrap_or_default();
@@ -1121,6 +1129,13 @@ pub(super) async fn plan_create(
         ));
     }
     let mut e = crate::patients::model::Errors::default();
+    for (i, session) in input.sessions.iter().enumerate() {
+        super::model::plausible_instant(
+            &mut e,
+            &format!("sessions[{i}].startsAt"),
+            session.starts_at,
+        );
+    }
     let reason = super::model::override_reason(
         &mut e,
         "clinicalOverride.reason",

@@ -63,6 +63,8 @@ pub struct UpdateStatusInput {
 /// The scheduling procedures (healthcare rate-limit class, like the REST routes).
 pub fn procedures() -> Vec<Procedure> {
     let p = Policy::authenticated(RateClass::Healthcare);
+    // Catalog and free times: the general class, like their REST routes.
+    let g = Policy::authenticated(RateClass::General);
     vec![
         mutation("appointments.schedule", p, schedule),
         query("appointments.get", p, get),
@@ -70,8 +72,8 @@ pub fn procedures() -> Vec<Procedure> {
         mutation("appointments.reschedule", p, reschedule),
         mutation("appointments.cancel", p, cancel),
         mutation("appointments.updateStatus", p, update_status),
-        query("appointments.checkAvailability", p, check_availability),
-        query("aestheticScheduling.getProcedures", p, get_procedures),
+        query("appointments.checkAvailability", g, check_availability),
+        query("aestheticScheduling.getProcedures", g, get_procedures),
         query(
             "aestheticScheduling.checkContraindications",
             p,
@@ -87,8 +89,8 @@ pub fn procedures() -> Vec<Procedure> {
             p,
             create_treatment_plan,
         ),
-        query("professionals.list", p, professionals_list),
-        query("professionals.get", p, professionals_get),
+        query("professionals.list", g, professionals_list),
+        query("professionals.get", g, professionals_get),
     ]
 }
 

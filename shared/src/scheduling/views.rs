@@ -315,7 +315,7 @@ pub struct FindingView {
     pub reason: LocalizedText,
     /// Where the rule comes from (guideline, label, literature).
     pub source: String,
-    /// Last day of a washout (clinic local date).
+    /// End of a washout, exclusive: the first clinic-local date on which it no longer applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub until: Option<NaiveDate>,
