@@ -53,6 +53,7 @@ on_both_backends!(
     requests_without_credentials_never_count_as_failures,
     authenticated_callers_are_limited_per_user_and_successes_never_count_as_failures,
     ten_bad_tokens_then_429_before_token_work_while_other_ips_are_unaffected,
+    expired_tokens_are_401_but_never_lock_out_the_address,
     the_failed_auth_counter_expires,
     every_class_sends_headers_and_a_429_problem,
     failed_logins_can_be_counted_per_account,
@@ -359,6 +360,47 @@ async fn authenticated_callers_are_limited_per_user_and_successes_never_count_as
 fn t_of(res: &TestResponse) -> u64 {
     let field = res.header("ratelimit").expect("RateLimit");
     field.rsplit_once(";t=").expect("t=").1.parse().unwrap()
+}
+
+/// A genuinely signed but expired token (a tab left open over lunch) is a 401 every time, yet
+/// does not count toward the address's failed-authentication budget: behind a clinic's shared
+/// address it would otherwise lock every colleague out. Forged tokens still count.
+async fn expired_tokens_are_401_but_never_lock_out_the_address(backend: Backend) {
+    let rig = Rig::new(backend, &[]).await;
+    let expired = TokenBuilder::new(DEV_ISSUER)
+        .sub(Uuid::new_v4())
+        .expires_in(-3600)
+        .sign_hs256(DEV_JWT_SECRET);
+    for _ in 0..15 {
+        rig.get_with_token("/v1/me", "203.0.113.9", &expired)
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
+    let valid = valid_token(Uuid::new_v4());
+    let res = rig
+        .get_with_token("/__test/rl/general/authenticated", "203.0.113.9", &valid)
+        .await;
+    assert_eq!(res.status, 200);
+    let peek = rig
+        .app
+        .state
+        .limiter()
+        .peek(RateClass::AuthFailures, "ip:203.0.113.9")
+        .await
+        .unwrap();
+    assert_eq!(peek.remaining, 10, "no failure was counted");
+    // A forged token from the same address still counts.
+    rig.get_with_token("/v1/me", "203.0.113.9", BAD_TOKEN)
+        .await
+        .assert_problem(401, "unauthenticated");
+    let peek = rig
+        .app
+        .state
+        .limiter()
+        .peek(RateClass::AuthFailures, "ip:203.0.113.9")
+        .await
+        .unwrap();
+    assert_eq!(peek.remaining, 9);
 }
 
 async fn ten_bad_tokens_then_429_before_token_work_while_other_ips_are_unaffected(

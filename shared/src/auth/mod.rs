@@ -24,6 +24,19 @@ pub use verifier::Verifier;
 #[error("token rejected: {0}")]
 pub struct AuthError(pub &'static str);
 
+impl AuthError {
+    /// The reason of a token past its `exp`.
+    pub const EXPIRED: &'static str = "expired";
+
+    /// Whether this failure counts toward the per-IP failed-authentication budget. An expired
+    /// token can never authenticate whatever its signature, so it is no credential guess: it is
+    /// a browser tab left open. Counting it let one stale tab behind a clinic's shared address
+    /// lock every colleague out for 15 minutes.
+    pub fn counts_as_failed_attempt(reason: &str) -> bool {
+        reason != Self::EXPIRED
+    }
+}
+
 /// The verified claims of an access token.
 #[derive(Debug, Clone)]
 pub struct Claims {

@@ -226,7 +226,7 @@ pub(crate) fn check_claims(
         Some(v) => numeric_date(v).ok_or(AuthError("exp is not a number"))?,
     };
     if now >= exp.saturating_add(rules.leeway) {
-        return Err(AuthError("expired"));
+        return Err(AuthError(AuthError::EXPIRED));
     }
     if let Some(v) = payload.get("nbf") {
         let nbf = numeric_date(v).ok_or(AuthError("nbf is not a number"))?;

@@ -192,7 +192,7 @@ fn reason(kind: &ErrorKind) -> &'static str {
         ErrorKind::InvalidAlgorithm
         | ErrorKind::MissingAlgorithm
         | ErrorKind::InvalidAlgorithmName => "alg does not match the key",
-        ErrorKind::ExpiredSignature => "expired",
+        ErrorKind::ExpiredSignature => super::AuthError::EXPIRED,
         ErrorKind::ImmatureSignature => "not yet valid",
         ErrorKind::InvalidIssuer => "wrong issuer",
         ErrorKind::InvalidAudience => "wrong audience",

@@ -220,7 +220,9 @@ pub async fn authenticate(
         Ok(claims) => Ok(AuthContext { claims }),
         Err(reason) => {
             tracing::info!(target: "neonpro::auth", reason, "token rejected");
-            if limiter.hit(RateClass::AuthFailures, ip_id).await.is_err() {
+            if crate::auth::AuthError::counts_as_failed_attempt(reason)
+                && limiter.hit(RateClass::AuthFailures, ip_id).await.is_err()
+            {
                 return Err(unavailable_error());
             }
             Err(ApiError::Unauthenticated {
