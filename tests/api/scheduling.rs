@@ -339,6 +339,52 @@ async fn db_scheduling_working_hours_time_off_and_audited_admin_override() {
         .unwrap()
         .get(0);
     assert_eq!(details["rules"], json!(["outside_working_hours"]));
+    // The typed reason is not in the append-only audit trail: the event names a sealed row.
+    assert!(details.get("reason").is_none(), "{details}");
+    assert!(!details.to_string().contains("Encaixe"));
+    let override_id: Uuid = details["overrideId"].as_str().unwrap().parse().unwrap();
+    let row = admin
+        .query_one(
+            "select kind, rule_ids, reason_enc, appointment_id, created_by \
+             from public.appointment_overrides where id = $1",
+            &[&override_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "schedule");
+    assert_eq!(row.get::<_, Vec<String>>(1), vec!["outside_working_hours"]);
+    let sealed: Vec<u8> = row.get(2);
+    assert!(
+        !sealed
+            .windows("Encaixe".len())
+            .any(|w| w == "Encaixe".as_bytes()),
+        "the reason is encrypted at rest"
+    );
+    assert_eq!(
+        row.get::<_, Uuid>(3).to_string(),
+        ok.json()["id"].as_str().unwrap()
+    );
+    assert_eq!(row.get::<_, Uuid>(4), w.w.a_admin);
+    // Admins and clinicians of the clinic may read it; staff and the other clinic may not.
+    for (user, visible) in [
+        (w.w.a_admin, 1_i64),
+        (w.w.a_clinician, 1),
+        (w.w.a_staff, 0),
+        (w.w.b_admin, 0),
+    ] {
+        let c = db::connect(&db::app_url()).await;
+        db::begin_as(&c, user).await;
+        let n: i64 = c
+            .query_one(
+                "select count(*) from public.appointment_overrides where id = $1",
+                &[&override_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        c.batch_execute("rollback").await.unwrap();
+        assert_eq!(n, visible, "user {user}");
+    }
 
     // Time off 14:00–16:00 local.
     let off = call(

@@ -451,3 +451,60 @@ pub async fn update_notes(tx: &Tx, id: Uuid, sealed: &[u8]) -> Result<u64, ApiEr
     )
     .await
 }
+
+/// Stores the sealed reason of an override (see migration `…000600`).
+pub async fn insert_override(
+    tx: &Tx,
+    id: Uuid,
+    a: &AppointmentRow,
+    kind: &str,
+    rule_ids: &[String],
+    reason_enc: &[u8],
+    created_by: Uuid,
+) -> Result<(), ApiError> {
+    let rule_ids = rule_ids.to_vec();
+    tx.execute(
+        "insert into public.appointment_overrides \
+         (id, clinic_id, appointment_id, kind, rule_ids, reason_enc, created_by) \
+         values ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &id,
+            &a.clinic_id,
+            &a.id,
+            &kind,
+            &rule_ids,
+            &reason_enc,
+            &created_by,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Overrides whose reason is sealed with a key other than `current` (key rotation).
+pub async fn overrides_sealed_with_other_key(
+    tx: &Tx,
+    current: i32,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>, ApiError> {
+    tx.query(
+        "select id, clinic_id, reason_enc from public.appointment_overrides \
+         where get_byte(reason_enc, 1) * 16777216 + get_byte(reason_enc, 2) * 65536 \
+               + get_byte(reason_enc, 3) * 256 + get_byte(reason_enc, 4) <> $1 \
+         order by id limit $2 for update skip locked",
+        &[&current, &limit],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((get(r, "id")?, get(r, "clinic_id")?, get(r, "reason_enc")?)))
+    .collect()
+}
+
+/// Replaces an override's sealed reason (key rotation).
+pub async fn update_override_reason(tx: &Tx, id: Uuid, sealed: &[u8]) -> Result<u64, ApiError> {
+    tx.execute(
+        "update public.appointment_overrides set reason_enc = $2 where id = $1",
+        &[&id, &sealed],
+    )
+    .await
+}

@@ -245,13 +245,18 @@ async fn schedule_rules(
     }
 }
 
+/// Records an admin's override of working hours or time off: which rules in the audit trail,
+/// why (the typed justification) sealed in `appointment_overrides`.
 async fn audit_override(
     tx: &Tx,
+    cipher: &FieldCipher,
     actor: &Actor,
     a: &AppointmentRow,
     rules: &[&'static str],
     reason: &str,
 ) -> Result<(), ApiError> {
+    let rules: Vec<String> = rules.iter().map(|r| (*r).to_owned()).collect();
+    let override_id = store_override(tx, cipher, actor, a, "schedule", &rules, reason).await?;
     audit::record(
         tx,
         actor,
@@ -262,11 +267,37 @@ async fn audit_override(
             resource_id: Some(a.id),
             outcome: Outcome::Success,
             risk: Risk::Critical,
-            details: json!({ "rules": rules, "reason": reason }),
+            details: json!({ "rules": rules, "overrideId": override_id }),
         },
     )
     .await
 }
+
+/// Seals the typed reason of an override into `appointment_overrides` and returns its id,
+/// which the audit event carries instead of the text (events hold ids and codes only; the
+/// reason may name people or conditions).
+async fn store_override(
+    tx: &Tx,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    a: &AppointmentRow,
+    kind: &str,
+    rule_ids: &[String],
+    reason: &str,
+) -> Result<Uuid, ApiError> {
+    let id = Uuid::new_v4();
+    let sealed = cipher
+        .encrypt_str(
+            &Place::new(OVERRIDES_TABLE, "reason_enc", id, a.clinic_id),
+            reason,
+        )
+        .map_err(ApiError::internal)?;
+    repo::insert_override(tx, id, a, kind, rule_ids, &sealed, actor.user_id).await?;
+    Ok(id)
+}
+
+/// Table of the sealed override reasons.
+const OVERRIDES_TABLE: &str = "appointment_overrides";
 
 fn seal_notes(
     cipher: &FieldCipher,
@@ -282,8 +313,8 @@ fn seal_notes(
         .transpose()
 }
 
-/// Key rotation: re-seals, with the current key, up to `limit` appointment notes sealed with an
-/// older key. Service path only (like the patients' batch); returns how many rows were
+/// Key rotation: re-seals, with the current key, up to `limit` appointment notes and up to
+/// `limit` override reasons sealed with an older key. Service path only (like the patients' batch); returns how many rows were
 /// rewritten (0 when done).
 pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Result<u64, ApiError> {
     let current = i32::try_from(cipher.ring().current_key_id()).map_err(ApiError::internal)?;
@@ -296,6 +327,17 @@ pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Resul
         let plain = cipher.decrypt(&at, &envelope).map_err(ApiError::internal)?;
         let sealed = cipher.encrypt(&at, &plain).map_err(ApiError::internal)?;
         done += repo::update_notes(tx, id, &sealed).await?;
+    }
+    for (id, clinic_id, envelope) in
+        repo::overrides_sealed_with_other_key(tx, current, limit).await?
+    {
+        if !cipher.needs_reencryption(&envelope) {
+            continue;
+        }
+        let at = Place::new(OVERRIDES_TABLE, "reason_enc", id, clinic_id);
+        let plain = cipher.decrypt(&at, &envelope).map_err(ApiError::internal)?;
+        let sealed = cipher.encrypt(&at, &plain).map_err(ApiError::internal)?;
+        done += repo::update_override_reason(tx, id, &sealed).await?;
     }
     Ok(done)
 }
@@ -426,16 +468,17 @@ async fn clinical_gate(
     Ok((overridden, assessment.relative))
 }
 
-/// Records a clinician's decision to proceed despite blocking findings: who, which rules, why
-/// (the reason is a short justification the clinician typed for the audit trail, never shown
-/// in logs).
+/// Records a clinician's decision to proceed despite blocking findings: who and which rules in
+/// the audit trail, why (the typed justification) sealed in `appointment_overrides`.
 async fn audit_clinical_override(
     tx: &Tx,
+    cipher: &FieldCipher,
     actor: &Actor,
     row: &AppointmentRow,
     rule_ids: &[String],
     reason: &str,
 ) -> Result<(), ApiError> {
+    let override_id = store_override(tx, cipher, actor, row, "clinical", rule_ids, reason).await?;
     audit::record(
         tx,
         actor,
@@ -446,7 +489,7 @@ async fn audit_clinical_override(
             resource_id: Some(row.id),
             outcome: Outcome::Success,
             risk: Risk::Critical,
-            details: json!({ "ruleIds": rule_ids, "reason": reason, "startsAt": row.starts_at }),
+            details: json!({ "ruleIds": rule_ids, "overrideId": override_id, "startsAt": row.starts_at }),
         },
     )
     .await
@@ -557,12 +600,12 @@ pub async fn book_in_plan(
     if let Some(reason) = &input.schedule_override
         && !overridden.is_empty()
     {
-        audit_override(tx, actor, &row, &overridden, reason).await?;
+        audit_override(tx, cipher, actor, &row, &overridden, reason).await?;
     }
     if let Some(reason) = &input.clinical_override
         && !clinical_overridden.is_empty()
     {
-        audit_clinical_override(tx, actor, &row, &clinical_overridden, reason).await?;
+        audit_clinical_override(tx, cipher, actor, &row, &clinical_overridden, reason).await?;
     }
     Ok(Booked {
         appointment: Appointment {
@@ -690,12 +733,12 @@ pub async fn reschedule(
     if let Some(reason) = &input.schedule_override
         && !overridden.is_empty()
     {
-        audit_override(tx, actor, &row, &overridden, reason).await?;
+        audit_override(tx, cipher, actor, &row, &overridden, reason).await?;
     }
     if let Some(reason) = &input.clinical_override
         && !clinical_overridden.is_empty()
     {
-        audit_clinical_override(tx, actor, &row, &clinical_overridden, reason).await?;
+        audit_clinical_override(tx, cipher, actor, &row, &clinical_overridden, reason).await?;
     }
     let row = load(tx, actor, id, false).await?;
     Ok(Booked {
