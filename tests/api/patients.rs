@@ -202,6 +202,10 @@ async fn db_patient_lifecycle_create_read_update_restrict_with_audit() {
     assert_eq!(upd.header("etag"), Some("\"2\""));
     assert_eq!(upd.json()["phone"], "+5521999990000");
     assert!(upd.json()["socialName"].is_null());
+    // What a write returns is what is stored (timestamps included, to the microsecond).
+    let read = call(&app, "GET", &path, w.a_admin, None, &[]).await.json();
+    assert_eq!(read["updatedAt"], upd.json()["updatedAt"]);
+    assert_eq!(read["createdAt"], upd.json()["createdAt"]);
     // Staff may not change clinical data.
     call(
         &app,

@@ -182,3 +182,59 @@ where
             .map_err(|_| ApiError::NotFound)
     }
 }
+
+/// The version a write is conditional on, from `If-Match: "3"` (our ETags are the record's
+/// version, strong). Missing → 428. `*` (any version) → 428 too: it would turn optimistic
+/// concurrency off, so a client must name the version it saw. A weak tag (`W/"3"`) never
+/// matches under If-Match's strong comparison (RFC 9110 §13.1.1) → 412, as does anything
+/// unparseable.
+pub fn if_match_version(headers: &http::HeaderMap) -> Result<i32, ApiError> {
+    let raw = headers
+        .get(http::header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
+    let value = raw
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed)?
+        .trim();
+    if value == "*" {
+        return Err(ApiError::PreconditionRequired);
+    }
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse::<i32>().ok())
+        .ok_or(ApiError::PreconditionFailed)
+}
+
+#[cfg(test)]
+mod if_match_tests {
+    use super::*;
+
+    fn with(v: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::IF_MATCH, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn strong_tags_only() {
+        assert_eq!(if_match_version(&with("\"3\"")).ok(), Some(3));
+        assert_eq!(if_match_version(&with(" \"12\" ")).ok(), Some(12));
+        assert!(matches!(
+            if_match_version(&with("W/\"3\"")),
+            Err(ApiError::PreconditionFailed)
+        ));
+        assert!(matches!(
+            if_match_version(&with("3")),
+            Err(ApiError::PreconditionFailed)
+        ));
+        assert!(matches!(
+            if_match_version(&with("*")),
+            Err(ApiError::PreconditionRequired)
+        ));
+        assert!(matches!(
+            if_match_version(&http::HeaderMap::new()),
+            Err(ApiError::PreconditionRequired)
+        ));
+    }
+}

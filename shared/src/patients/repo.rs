@@ -141,7 +141,7 @@ pub async fn update(
     tx: &Tx,
     p: &PatientRow,
     expected_version: i32,
-) -> Result<Result<u64, tokio_postgres::Error>, ApiError> {
+) -> Result<Result<Option<DateTime<Utc>>, tokio_postgres::Error>, ApiError> {
     let r = tx
         .query_raw(
             "update public.patients set full_name = $3, name_search = $4, social_name = $5, birth_date = $6, \
@@ -150,7 +150,7 @@ pub async fn update(
              conditions_enc = $17, clinical_notes_enc = $18, pregnancy_status = $19, \
              fitzpatrick_skin_type = $20, preferred_contact_channel = $21, language = $22, \
              last_clinical_entry_at = $23, version = version + 1 \
-             where clinic_id = $1 and id = $2 and version = $24 returning id",
+             where clinic_id = $1 and id = $2 and version = $24 returning updated_at",
             &[
                 &p.clinic_id,
                 &p.id,
@@ -179,7 +179,15 @@ pub async fn update(
             ],
         )
         .await?;
-    Ok(r.map(|rows| rows.len() as u64))
+    // The trigger sets `updated_at` to the transaction's time: return it, not a guess.
+    match r {
+        Ok(rows) => rows
+            .first()
+            .map(|row| get(row, "updated_at"))
+            .transpose()
+            .map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
 }
 
 /// One patient of the clinic (RLS also hides other clinics' rows); `for_update` locks it.

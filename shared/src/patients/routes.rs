@@ -185,18 +185,6 @@ async fn get_patient(
     ))
 }
 
-/// Parses `If-Match: "3"` (or `3`, or `W/"3"`). Missing → 428; unparseable → 412.
-fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
-    let raw = headers
-        .get(header::IF_MATCH)
-        .ok_or(ApiError::PreconditionRequired)?;
-    raw.to_str()
-        .ok()
-        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|s| s.parse::<i32>().ok())
-        .ok_or(ApiError::PreconditionFailed)
-}
-
 async fn update_patient(
     axum::extract::State(state): axum::extract::State<AppState>,
     t: Tenant<perm::PatientsWrite>,
@@ -204,7 +192,7 @@ async fn update_patient(
     headers: HeaderMap,
     Json(input): Json<PatientInput>,
 ) -> Result<Response, ApiError> {
-    let version = if_match(&headers)?;
+    let version = crate::http::extract::if_match_version(&headers)?;
     let actor = t.actor();
     let patient =
         service::update(&t.tx, keys(&state), &actor, id, version, &input, today()).await?;

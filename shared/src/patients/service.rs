@@ -2,6 +2,7 @@
 //! blind index, optimistic concurrency, LGPD restriction, role-shaped views, and an audit event
 //! for every read and write — all inside the request's one transaction.
 
+use chrono::SubsecRound;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -239,7 +240,7 @@ pub async fn create(
     today: NaiveDate,
 ) -> Result<(Patient, Vec<ConsentRow>), ApiError> {
     let changes = input.validate(true, today)?;
-    let now = Utc::now();
+    let now = Utc::now().trunc_subsecs(6); // PostgreSQL keeps microseconds
     let consents = validate_consents(input, now)?;
     if changes.touches_clinical() && !allowed(actor.role, Action::ClinicalRead) {
         return Err(clinical_forbidden());
@@ -472,16 +473,16 @@ pub async fn update(
     }
     // Staff cannot see clinical columns, and does not need them decrypted to keep them.
     let mut patient = open(keys, row, actor.role)?;
-    let now = Utc::now();
+    let now = Utc::now().trunc_subsecs(6); // PostgreSQL keeps microseconds
     apply(keys, &mut patient, &changes, now)?;
-    match repo::update(tx, &patient.row, if_match).await? {
-        Ok(1) => {}
-        Ok(_) => return Err(ApiError::PreconditionFailed),
+    let updated_at = match repo::update(tx, &patient.row, if_match).await? {
+        Ok(Some(at)) => at,
+        Ok(None) => return Err(ApiError::PreconditionFailed),
         Err(e) if is_cpf_conflict(&e) => return Err(cpf_conflict()),
         Err(e) => return Err(crate::db::map_pg_error(e)),
-    }
+    };
     patient.row.version += 1;
-    patient.row.updated_at = now;
+    patient.row.updated_at = updated_at;
     audit::record(
         tx,
         actor,

@@ -8,6 +8,7 @@
 //! person is audited; the check itself decrypts without a separate event (the check records its
 //! own, with ids only).
 
+use chrono::SubsecRound;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -211,7 +212,7 @@ pub async fn record(
     let description_enc = cipher
         .encrypt_str(&place(id, actor.clinic_id), &input.description)
         .map_err(ApiError::internal)?;
-    let now: DateTime<Utc> = Utc::now();
+    let now: DateTime<Utc> = Utc::now().trunc_subsecs(6); // PostgreSQL keeps microseconds
     let row = FactRow {
         id,
         clinic_id: actor.clinic_id,

@@ -372,18 +372,6 @@ fn etag(version: i32) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-/// Parses `If-Match: "3"` (or `3`, or `W/"3"`). Missing → 428; unparseable → 412.
-fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
-    let raw = headers
-        .get(header::IF_MATCH)
-        .ok_or(ApiError::PreconditionRequired)?;
-    raw.to_str()
-        .ok()
-        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|s| s.parse::<i32>().ok())
-        .ok_or(ApiError::PreconditionFailed)
-}
-
 fn respond(
     status: StatusCode,
     body: impl Serialize,
@@ -449,7 +437,7 @@ async fn update_professional(
     headers: HeaderMap,
     Json(input): Json<ProfessionalInput>,
 ) -> Result<Response, ApiError> {
-    let version = if_match(&headers)?;
+    let version = crate::http::extract::if_match_version(&headers)?;
     let p = input.validate()?;
     let row = catalog::update_professional(&t.tx, &t.actor(), id, version, &p).await?;
     t.tx.commit().await?;
@@ -529,7 +517,7 @@ async fn update_room(
     headers: HeaderMap,
     Json(input): Json<RoomInput>,
 ) -> Result<Response, ApiError> {
-    let version = if_match(&headers)?;
+    let version = crate::http::extract::if_match_version(&headers)?;
     let r = input.validate()?;
     let row = catalog::update_room(&t.tx, &t.actor(), id, version, &r).await?;
     t.tx.commit().await?;
@@ -590,7 +578,7 @@ async fn update_procedure(
     headers: HeaderMap,
     Json(input): Json<ProcedureInput>,
 ) -> Result<Response, ApiError> {
-    let version = if_match(&headers)?;
+    let version = crate::http::extract::if_match_version(&headers)?;
     let p = input.validate()?;
     let row = catalog::save_procedure(&t.tx, &t.actor(), Some((id, version)), &p).await?;
     t.tx.commit().await?;
@@ -645,7 +633,7 @@ async fn reschedule_appointment(
     headers: HeaderMap,
     Json(input): Json<RescheduleInput>,
 ) -> Result<Response, ApiError> {
-    let version = if_match(&headers)?;
+    let version = crate::http::extract::if_match_version(&headers)?;
     let input = input.validate()?;
     let actor = t.actor();
     let moved = service::reschedule(&t.tx, state.cipher(), &actor, id, version, &input).await?;
