@@ -1161,3 +1161,70 @@ async fn db_scheduling_conflict_without_a_room_against_one_with_a_room_is_409() 
         json!(["professional"])
     );
 }
+
+/// Restricting a patient (LGPD blocking) cancels their future appointments in the same
+/// transaction — the slot is free again — and hides their appointments like the record.
+#[tokio::test]
+async fn db_scheduling_restricting_a_patient_cancels_future_appointments_and_frees_the_slot() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let first = book(&app, w.w.a_staff, booking(&w, w.pro, Some(w.room), "11:00")).await;
+    assert_eq!(first.status, 201);
+    let id = first.json()["id"].as_str().unwrap().to_owned();
+
+    let res = call(
+        &app,
+        "DELETE",
+        &format!("/v1/patients/{}", w.patient),
+        w.w.a_admin,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 204, "{}", String::from_utf8_lossy(&res.body));
+    let row = admin
+        .query_one(
+            "select status, cancel_reason from public.appointments where id = $1",
+            &[&id.parse::<Uuid>().unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "cancelled");
+    assert_eq!(row.get::<_, String>(1), "patient_restricted");
+    assert!(
+        audit_actions(&admin, w.w.a)
+            .await
+            .contains(&"appointment.cancel".to_owned())
+    );
+
+    // Out of normal use: 404 and absent from lists.
+    call(
+        &app,
+        "GET",
+        &format!("/v1/appointments/{id}"),
+        w.w.a_admin,
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let list = call(
+        &app,
+        "GET",
+        &format!("/v1/appointments?professionalId={}", w.pro),
+        w.w.a_admin,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["items"], json!([]));
+
+    // The slot is free for another patient.
+    let other = patient(&admin, w.w.a).await;
+    let mut again = booking(&w, w.pro, Some(w.room), "11:00");
+    again["patientId"] = json!(other);
+    let res = book(&app, w.w.a_staff, again).await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+}

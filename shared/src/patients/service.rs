@@ -522,6 +522,8 @@ pub async fn restrict(tx: &Tx, actor: &Actor, id: Uuid, reason: &str) -> Result<
         return Err(restricted_conflict());
     }
     repo::restrict(tx, actor.clinic_id, id, actor.user_id, reason).await?;
+    let cancelled =
+        crate::scheduling::service::cancel_for_restricted_patient(tx, actor, id).await?;
     audit::record(
         tx,
         actor,
@@ -532,7 +534,11 @@ pub async fn restrict(tx: &Tx, actor: &Actor, id: Uuid, reason: &str) -> Result<
             resource_id: Some(id),
             outcome: Outcome::Success,
             risk: Risk::High,
-            details: json!({ "reason": reason, "clinicalDataRetained": true }),
+            details: json!({
+                "reason": reason,
+                "clinicalDataRetained": true,
+                "cancelledAppointments": cancelled,
+            }),
         },
     )
     .await

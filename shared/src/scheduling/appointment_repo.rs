@@ -316,6 +316,8 @@ pub async fn list(
          and ($4::uuid is null or professional_id = $4) and ($5::uuid is null or patient_id = $5) \
          and ($6::uuid is null or room_id = $6) and ($7::text is null or status = $7) \
          and ($8::timestamptz is null or (starts_at, id) > ($8, $9::uuid)) \
+         and not exists (select 1 from public.patients p where p.clinic_id = $1 \
+                          and p.id = appointments.patient_id and p.restricted_at is not null) \
          order by starts_at, id limit $10"
     );
     tx.query(
@@ -507,4 +509,24 @@ pub async fn update_override_reason(tx: &Tx, id: Uuid, sealed: &[u8]) -> Result<
         &[&id, &sealed],
     )
     .await
+}
+
+/// Cancels a patient's future active appointments (`patient_restricted`), returning their ids.
+pub async fn cancel_future_of_patient(
+    tx: &Tx,
+    clinic_id: Uuid,
+    patient_id: Uuid,
+) -> Result<Vec<Uuid>, ApiError> {
+    tx.query(
+        "update public.appointments set status = 'cancelled', cancel_reason = 'patient_restricted', \
+         cancelled_at = now(), version = version + 1 \
+         where clinic_id = $1 and patient_id = $2 and status in ('scheduled', 'confirmed') \
+           and starts_at > now() \
+         returning id",
+        &[&clinic_id, &patient_id],
+    )
+    .await?
+    .iter()
+    .map(|r| get(r, "id"))
+    .collect()
 }

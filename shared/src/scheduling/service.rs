@@ -786,6 +786,34 @@ pub async fn change_status(
     open(cipher, row, actor.role)
 }
 
+/// Part of an LGPD restriction of `patient_id` (same transaction): cancels the patient's future
+/// scheduled or confirmed appointments with reason `patient_restricted`, one audit event each,
+/// so their slots are free again. Past and in-progress appointments stay as they are (record).
+pub async fn cancel_for_restricted_patient(
+    tx: &Tx,
+    actor: &Actor,
+    patient_id: Uuid,
+) -> Result<usize, ApiError> {
+    let ids = repo::cancel_future_of_patient(tx, actor.clinic_id, patient_id).await?;
+    for id in &ids {
+        audit::record(
+            tx,
+            actor,
+            Event {
+                patient_id: Some(patient_id),
+                action: "appointment.cancel",
+                resource_type: "appointment",
+                resource_id: Some(*id),
+                outcome: Outcome::Success,
+                risk: Risk::Medium,
+                details: json!({ "to": "cancelled", "reason": "patient_restricted" }),
+            },
+        )
+        .await?;
+    }
+    Ok(ids.len())
+}
+
 /// Reads one appointment (audited: it reveals a patient's procedure).
 pub async fn get(
     tx: &Tx,
@@ -794,6 +822,11 @@ pub async fn get(
     id: Uuid,
 ) -> Result<Appointment, ApiError> {
     let row = load(tx, actor, id, false).await?;
+    // A restricted (LGPD-blocked) patient's appointments are out of normal use, like the
+    // patient record itself: 404, exactly as for a missing id.
+    if repo::patient_state(tx, actor.clinic_id, row.patient_id).await? != Some(false) {
+        return Err(ApiError::NotFound);
+    }
     audit::record(
         tx,
         actor,
