@@ -1228,3 +1228,31 @@ async fn db_scheduling_restricting_a_patient_cancels_future_appointments_and_fre
     let res = book(&app, w.w.a_staff, again).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
 }
+
+/// Shape errors name the field at fault (never the value): a time without an offset, a bad
+/// UUID, a field nested in a plan session.
+#[tokio::test]
+async fn db_scheduling_shape_errors_name_the_field() {
+    let admin = db::admin().await;
+    let w = world(&admin).await;
+    let app = app();
+    let mut no_offset = booking(&w, w.pro, None, "10:00");
+    no_offset["startsAt"] = json!("2030-03-04T10:00:00");
+    let mut bad_uuid = booking(&w, w.pro, None, "10:00");
+    bad_uuid["patientId"] = json!("not-a-uuid");
+    for (path, body, field) in [
+        ("/v1/appointments", no_offset, "startsAt"),
+        ("/v1/appointments", bad_uuid, "patientId"),
+        (
+            "/v1/treatment-plans",
+            json!({ "patientId": w.patient, "sessions": [{ "procedureId": w.toxin, "sessionNumber": 1,
+                    "professionalId": w.pro, "startsAt": "2030-03-04T10:00:00" }] }),
+            "sessions[0].startsAt",
+        ),
+    ] {
+        let res = call(&app, "POST", path, w.w.a_staff, Some(body), &[]).await;
+        let p = res.assert_problem(400, "invalid_body");
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+        assert!(!p.to_string().contains("not-a-uuid"));
+    }
+}

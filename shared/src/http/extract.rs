@@ -56,20 +56,33 @@ pub fn serde_field_error(serde_text: &str) -> FieldError {
 /// Reads the field name out of serde's message for unknown/missing fields. Serde's text can
 /// contain the submitted value (`invalid type: string "…"`), so it is never passed on as is.
 fn field_error(serde_text: &str) -> FieldError {
+    // axum puts its own sentence first; serde_path_to_error then gives `path: message`.
+    let text = [
+        "Failed to deserialize the JSON body into the target type: ",
+        "Failed to deserialize query string: ",
+    ]
+    .iter()
+    .find_map(|prefix| serde_text.strip_prefix(prefix))
+    .unwrap_or(serde_text);
     let quoted = |marker: &str| {
-        serde_text.find(marker).and_then(|i| {
-            let rest = &serde_text[i + marker.len()..];
+        text.find(marker).and_then(|i| {
+            let rest = &text[i + marker.len()..];
             rest.split('`').next().map(str::to_owned)
         })
     };
-    let path = serde_text
+    let path = text
         .split(": ")
         .next()
         .filter(|p| !p.contains(' ') && !p.is_empty() && *p != ".")
         .map(str::to_owned);
+    // A missing or unknown field inside an object is named with the object's path.
+    let within = |f: String| match &path {
+        Some(p) if p != &f && !p.ends_with(&format!(".{f}")) => format!("{p}.{f}"),
+        _ => f,
+    };
     let (field, code, message) = if let Some(f) = quoted("unknown field `") {
         (
-            f,
+            within(f),
             "unknown_field",
             Msg::new(
                 "Campo desconhecido ou somente leitura.",
@@ -78,7 +91,7 @@ fn field_error(serde_text: &str) -> FieldError {
         )
     } else if let Some(f) = quoted("missing field `") {
         (
-            f,
+            within(f),
             "required",
             Msg::new("Campo obrigatório.", "Required field."),
         )
@@ -204,6 +217,47 @@ pub fn if_match_version(headers: &http::HeaderMap) -> Result<i32, ApiError> {
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse::<i32>().ok())
         .ok_or(ApiError::PreconditionFailed)
+}
+
+#[cfg(test)]
+mod field_error_tests {
+    use super::*;
+
+    fn field(text: &str) -> String {
+        field_error(text).field
+    }
+
+    #[test]
+    fn the_path_survives_axums_prefix() {
+        let p = "Failed to deserialize the JSON body into the target type: ";
+        assert_eq!(
+            field(&format!(
+                "{p}startsAt: premature end of input at line 1 column 30"
+            )),
+            "startsAt"
+        );
+        assert_eq!(
+            field(&format!(
+                "{p}sessions[0].startsAt: input contains invalid characters"
+            )),
+            "sessions[0].startsAt"
+        );
+        assert_eq!(
+            field(&format!("{p}.: unknown field `x`, expected `a`")),
+            "x"
+        );
+        assert_eq!(
+            field(&format!("{p}preferences: unknown field `x`, expected `a`")),
+            "preferences.x"
+        );
+        assert_eq!(
+            field(&format!(
+                "{p}sessions[1]: missing field `startsAt` at line 1"
+            )),
+            "sessions[1].startsAt"
+        );
+        assert_eq!(field("missing field `cpf`"), "cpf");
+    }
 }
 
 #[cfg(test)]
