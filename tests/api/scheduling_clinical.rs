@@ -434,7 +434,14 @@ async fn db_booking_with_an_absolute_contraindication_is_422_unless_a_clinician_
         json!({ "pregnancyStatus": "pregnant" }),
     )
     .await;
+    // Staff learn that a clinician must decide, not what the patient has.
     let res = book(&app, w.w.a_staff, toxin_booking(&w, patient, "10:00")).await;
+    let p = res.assert_problem(422, "contraindicated");
+    assert_eq!(rule_ids(&p["findings"]), vec![""]);
+    assert_eq!(p["findings"][0]["severity"], "absolute");
+    assert!(!p.to_string().contains("pregnan"), "{p}");
+    // A clinician sees the rule.
+    let res = book(&app, w.w.a_clinician, toxin_booking(&w, patient, "10:00")).await;
     let p = res.assert_problem(422, "contraindicated");
     assert_eq!(rule_ids(&p["findings"]), vec!["pregnancy_toxin"]);
     // Staff cannot override a clinical finding.
@@ -475,12 +482,17 @@ async fn db_booking_with_relative_contraindications_returns_them_as_warnings() {
         json!({ "currentMedications": ["Xarelto (rivaroxabana) 20mg"] }),
     )
     .await;
-    let res = book(&app, w.w.a_staff, toxin_booking(&w, patient, "11:00")).await;
+    let res = book(&app, w.w.a_clinician, toxin_booking(&w, patient, "11:00")).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
     assert_eq!(
         rule_ids(&res.json()["warnings"]),
         vec!["anticoagulants_injectables"]
     );
+    // Staff get the warning without the clinical detail.
+    let res = book(&app, w.w.a_staff, toxin_booking(&w, patient, "13:00")).await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(rule_ids(&res.json()["warnings"]), vec![""]);
+    assert_eq!(res.json()["warnings"][0]["severity"], "relative");
     // A patient without findings gets an empty list.
     let clean = book(&app, w.w.a_staff, toxin_booking(&w, w.patient, "12:00")).await;
     assert_eq!(clean.status, 201);
@@ -555,7 +567,7 @@ async fn db_toxin_booked_inside_the_washout_before_a_scheduled_microneedling_is_
     let before = appointment_count(&admin, w.patient).await;
 
     // A toxin ten days before it would put the microneedling inside the 14-day washout.
-    let res = book(&app, w.w.a_staff, toxin_booking(&w, w.patient, "10:00")).await;
+    let res = book(&app, w.w.a_clinician, toxin_booking(&w, w.patient, "10:00")).await;
     let p = res.assert_problem(422, "contraindicated");
     assert_eq!(rule_ids(&p["findings"]), vec!["recent_toxin_microneedling"]);
     assert_eq!(appointment_count(&admin, w.patient).await, before);
@@ -1194,6 +1206,15 @@ async fn db_plan_preview_reports_every_conflict() {
     )
     .await;
     assert_eq!(v["conflicts"][0]["reason"], "contraindicated", "{v}");
+    // Staff see that it is contraindicated, not which condition; a clinician sees the rule.
+    assert_eq!(v["conflicts"][0]["ruleIds"], json!([]));
+    let v = preview(
+        &app,
+        w.w.a_clinician,
+        json!({ "patientId": pregnant, "procedures": [{ "procedureId": plla, "sessions": 1 }], "startDate": "2030-06-03",
+                "preferences": { "professionalId": w.pro } }),
+    )
+    .await;
     assert_eq!(
         v["conflicts"][0]["ruleIds"],
         json!(["pregnancy_biostimulator"])
@@ -1341,7 +1362,7 @@ async fn db_moving_an_appointment_into_a_washout_is_422_unless_a_clinician_overr
         &app,
         "PATCH",
         &path,
-        w.w.a_staff,
+        w.w.a_clinician,
         Some(into.clone()),
         &[("if-match", "\"1\"")],
     )

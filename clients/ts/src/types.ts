@@ -364,7 +364,7 @@ windowStart: string, windowEnd: string,
  */
 reason: string, 
 /**
- * Contraindication rules involved, if any.
+ * Contraindication rules involved, if any (empty for staff: they name conditions).
  */
 ruleIds: Array<string>, };
 
@@ -452,7 +452,8 @@ export type ProposedSessionView = { procedureId: string, sessionNumber: number, 
  */
 localDate: string, professionalId: string, roomId: string | null, 
 /**
- * Relative contraindications on that date.
+ * Relative contraindications on that date (redacted for staff, see
+ * [`FindingView::for_role`]).
  */
 warnings: Array<FindingView>, };
 

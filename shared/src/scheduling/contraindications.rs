@@ -505,8 +505,9 @@ impl Checker {
     }
 }
 
-/// The 422 of a booking refused by absolute findings or active washouts.
-pub fn contraindicated(blocking: &[&Finding]) -> ApiError {
+/// The 422 of a booking refused by absolute findings or active washouts, with the findings as
+/// `role` may see them ([`super::views::FindingView::for_role`]).
+pub fn contraindicated(blocking: &[&Finding], role: crate::tenancy::Role) -> ApiError {
     ApiError::Unprocessable {
         code: "contraindicated",
         detail: Msg::new(
@@ -514,7 +515,10 @@ pub fn contraindicated(blocking: &[&Finding]) -> ApiError {
             "Contraindicated for this procedure. A clinician may proceed by giving a reason (clinicalOverride).",
         ),
         extra: Some(json!({
-            "findings": blocking.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
+            "findings": blocking
+                .iter()
+                .map(|f| super::views::to_json(&super::views::FindingView::for_role(f, role)))
+                .collect::<Vec<_>>(),
         })),
     }
 }

@@ -313,7 +313,7 @@ pub async fn preview(
                         warnings: a
                             .relative
                             .iter()
-                            .map(super::views::FindingView::from)
+                            .map(|f| super::views::FindingView::for_role(f, actor.role))
                             .collect(),
                     });
                 }
@@ -336,7 +336,14 @@ pub async fn preview(
                         session_number: k,
                         window,
                         reason,
-                        rule_ids: last_blocking,
+                        rule_ids: if crate::tenancy::allowed(
+                            actor.role,
+                            crate::tenancy::Action::ClinicalRead,
+                        ) {
+                            last_blocking
+                        } else {
+                            Vec::new()
+                        },
                     });
                     anchor = Some(window.0);
                 }

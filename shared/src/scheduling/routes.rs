@@ -364,7 +364,13 @@ pub(super) async fn moved_view(
     role: crate::tenancy::Role,
 ) -> Result<ChangedAppointmentView, ApiError> {
     let mut view = changed_view(tx, clinic_id, &moved.appointment, role).await?;
-    view.warnings = Some(moved.warnings.iter().map(FindingView::from).collect());
+    view.warnings = Some(
+        moved
+            .warnings
+            .iter()
+            .map(|f| FindingView::for_role(f, role))
+            .collect(),
+    );
     Ok(view)
 }
 

@@ -452,7 +452,7 @@ async fn clinical_gate(
     let mut overridden = Vec::new();
     if !blocking.is_empty() {
         match clinical_override {
-            None => return Err(contraindications::contraindicated(&blocking)),
+            None => return Err(contraindications::contraindicated(&blocking, actor.role)),
             Some(_) if !allowed(actor.role, Action::ClinicalOverride) => {
                 return Err(ApiError::Forbidden {
                     code: "clinical_override_forbidden",

@@ -337,6 +337,29 @@ impl From<&super::contraindications::Finding> for FindingView {
     }
 }
 
+impl FindingView {
+    /// The finding as `role` may see it. Which rule fired says what the patient has (a
+    /// `pregnancy_toxin` finding reveals a pregnancy), and staff see no clinical data: they
+    /// get the severity and its end date, and are told a clinician has the details.
+    pub fn for_role(f: &super::contraindications::Finding, role: Role) -> Self {
+        if crate::tenancy::allowed(role, crate::tenancy::Action::ClinicalRead) {
+            return Self::from(f);
+        }
+        Self {
+            rule_id: String::new(),
+            condition: String::new(),
+            severity: f.severity.clone(),
+            reason: LocalizedText {
+                pt_br: "Alerta clínico: os detalhes estão disponíveis para o profissional clínico."
+                    .to_owned(),
+                en: "Clinical alert: the details are available to the clinician.".to_owned(),
+            },
+            source: String::new(),
+            until: f.until,
+        }
+    }
+}
+
 /// The assessment of one procedure for one patient.
 #[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -392,7 +415,11 @@ impl BookedAppointmentView {
     pub fn shape(b: &super::service::Booked, role: Role) -> Self {
         Self {
             appointment: AppointmentView::shape(&b.appointment, role),
-            warnings: b.warnings.iter().map(FindingView::from).collect(),
+            warnings: b
+                .warnings
+                .iter()
+                .map(|f| FindingView::for_role(f, role))
+                .collect(),
         }
     }
 }
@@ -457,7 +484,8 @@ pub struct ProposedSessionView {
     pub local_date: NaiveDate,
     pub professional_id: Uuid,
     pub room_id: Option<Uuid>,
-    /// Relative contraindications on that date.
+    /// Relative contraindications on that date (redacted for staff, see
+    /// [`FindingView::for_role`]).
     pub warnings: Vec<FindingView>,
 }
 
@@ -488,7 +516,7 @@ pub struct PlanConflictView {
     pub window_end: NaiveDate,
     /// Reason code (`no_free_slot`, `contraindicated`, …).
     pub reason: String,
-    /// Contraindication rules involved, if any.
+    /// Contraindication rules involved, if any (empty for staff: they name conditions).
     pub rule_ids: Vec<String>,
 }
 
