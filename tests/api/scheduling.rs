@@ -20,6 +20,7 @@ pub(crate) fn app() -> TestApp {
     TestApp::new(&[
         ("DATABASE_URL", url.as_str()),
         ("RATE_LIMIT_HEALTHCARE", "100000/900"),
+        ("RATE_LIMIT_GENERAL", "100000/900"),
         ("DB_POOL_MAX", "4"),
         ("REQUEST_TIMEOUT_MS", "30000"),
         ("DB_ACQUIRE_TIMEOUT_MS", "30000"),
