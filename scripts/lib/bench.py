@@ -79,8 +79,9 @@ def parse_wrk(text):
     out = {}
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
     out["requests_per_s"] = float(m.group(1)) if m else None
-    for q, key in (("50.000%", "p50_ms"), ("99.000%", "p99_ms")):
-        m = re.search(re.escape(q) + r"\s+([\d.]+)(us|ms|s)", text)
+    # wrk prints "50%", wrk2 "50.000%".
+    for q, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        m = re.search(r"(?m)^\s*" + q + r"(?:\.0+)?%\s+([\d.]+)(us|ms|s)\b", text)
         if m:
             v = float(m.group(1))
             out[key] = round(v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v, 3)
