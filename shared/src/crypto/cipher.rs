@@ -200,6 +200,26 @@ impl FieldCipher {
     pub fn needs_reencryption(&self, envelope: &[u8]) -> bool {
         Self::key_id_of(envelope) != Some(self.ring.current_key_id())
     }
+
+    /// Key rotation of one stored value: the envelope re-sealed with the current key, or
+    /// `None` when it already uses it.
+    pub fn reseal(&self, place: &Place, envelope: &[u8]) -> Result<Option<Vec<u8>>, CryptoError> {
+        if !self.needs_reencryption(envelope) {
+            return Ok(None);
+        }
+        let plain = self.decrypt(place, envelope)?;
+        self.encrypt(place, &plain).map(Some)
+    }
+
+    /// SQL predicate: `column` holds an envelope sealed with a key other than parameter
+    /// `param` (the key id is bytes 1–4, big-endian, after the version byte). Lets key rotation
+    /// select only the rows it must rewrite.
+    pub fn stale_key_sql(column: &str, param: &str) -> String {
+        format!(
+            "({column} is not null and get_byte({column}, 1) * 16777216 + get_byte({column}, 2) * 65536 \
+             + get_byte({column}, 3) * 256 + get_byte({column}, 4) <> {param})"
+        )
+    }
 }
 
 /// Raw AES-256-GCM encryption, appending `ciphertext | tag` to `out`; the one primitive the

@@ -820,10 +820,9 @@ const SEALED_COLUMNS: [&str; 5] = [
 /// on a request. Returns how many rows were rewritten (0 when the table is done).
 pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Result<u64, ApiError> {
     let current = i32::try_from(cipher.ring().current_key_id()).map_err(ApiError::internal)?;
-    // Envelope: version byte, then the 4-byte big-endian key id.
     let stale = SEALED_COLUMNS
         .iter()
-        .map(|c| format!("({c} is not null and get_byte({c}, 1) * 16777216 + get_byte({c}, 2) * 65536 + get_byte({c}, 3) * 256 + get_byte({c}, 4) <> $1)"))
+        .map(|c| FieldCipher::stale_key_sql(c, "$1"))
         .collect::<Vec<_>>()
         .join(" or ");
     let sql = format!(
@@ -839,14 +838,13 @@ pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Resul
         for (i, column) in SEALED_COLUMNS.iter().enumerate() {
             let value: Option<Vec<u8>> = row.try_get(i + 2).map_err(ApiError::internal)?;
             sealed.push(match value {
-                Some(envelope) if cipher.needs_reencryption(&envelope) => {
-                    let place = Place::new(TABLE, column, id, clinic_id);
-                    let plain = cipher
-                        .decrypt(&place, &envelope)
-                        .map_err(ApiError::internal)?;
-                    Some(cipher.encrypt(&place, &plain).map_err(ApiError::internal)?)
-                }
-                other => other,
+                Some(envelope) => Some(
+                    cipher
+                        .reseal(&Place::new(TABLE, column, id, clinic_id), &envelope)
+                        .map_err(ApiError::internal)?
+                        .unwrap_or(envelope),
+                ),
+                None => None,
             });
         }
         done += tx

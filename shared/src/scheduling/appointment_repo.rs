@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::crypto::FieldCipher;
 use crate::db::Tx;
 use crate::error::ApiError;
 
@@ -444,18 +445,16 @@ pub async fn notes_sealed_with_other_key(
     current: i32,
     limit: i64,
 ) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>, ApiError> {
-    tx.query(
-        "select id, clinic_id, notes_enc from public.appointments \
-         where notes_enc is not null \
-           and get_byte(notes_enc, 1) * 16777216 + get_byte(notes_enc, 2) * 65536 \
-               + get_byte(notes_enc, 3) * 256 + get_byte(notes_enc, 4) <> $1 \
+    let sql = format!(
+        "select id, clinic_id, notes_enc from public.appointments where {} \
          order by id limit $2 for update skip locked",
-        &[&current, &limit],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((get(r, "id")?, get(r, "clinic_id")?, get(r, "notes_enc")?)))
-    .collect()
+        FieldCipher::stale_key_sql("notes_enc", "$1")
+    );
+    tx.query(&sql, &[&current, &limit])
+        .await?
+        .iter()
+        .map(|r| Ok((get(r, "id")?, get(r, "clinic_id")?, get(r, "notes_enc")?)))
+        .collect()
 }
 
 /// Replaces an appointment's sealed notes (key rotation; the version is not bumped: the
@@ -503,17 +502,16 @@ pub async fn overrides_sealed_with_other_key(
     current: i32,
     limit: i64,
 ) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>, ApiError> {
-    tx.query(
-        "select id, clinic_id, reason_enc from public.appointment_overrides \
-         where get_byte(reason_enc, 1) * 16777216 + get_byte(reason_enc, 2) * 65536 \
-               + get_byte(reason_enc, 3) * 256 + get_byte(reason_enc, 4) <> $1 \
+    let sql = format!(
+        "select id, clinic_id, reason_enc from public.appointment_overrides where {} \
          order by id limit $2 for update skip locked",
-        &[&current, &limit],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok((get(r, "id")?, get(r, "clinic_id")?, get(r, "reason_enc")?)))
-    .collect()
+        FieldCipher::stale_key_sql("reason_enc", "$1")
+    );
+    tx.query(&sql, &[&current, &limit])
+        .await?
+        .iter()
+        .map(|r| Ok((get(r, "id")?, get(r, "clinic_id")?, get(r, "reason_enc")?)))
+        .collect()
 }
 
 /// Replaces an override's sealed reason (key rotation).

@@ -311,13 +311,12 @@ pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Resul
     let rows = clinical_repo::facts_sealed_with_other_key(tx, current, limit).await?;
     let mut done = 0;
     for (id, clinic_id, envelope) in rows {
-        if !cipher.needs_reencryption(&envelope) {
-            continue;
+        if let Some(sealed) = cipher
+            .reseal(&place(id, clinic_id), &envelope)
+            .map_err(ApiError::internal)?
+        {
+            done += clinical_repo::update_fact_description(tx, id, &sealed).await?;
         }
-        let at = place(id, clinic_id);
-        let plain = cipher.decrypt(&at, &envelope).map_err(ApiError::internal)?;
-        let sealed = cipher.encrypt(&at, &plain).map_err(ApiError::internal)?;
-        done += clinical_repo::update_fact_description(tx, id, &sealed).await?;
     }
     Ok(done)
 }

@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::contraindications::{ConditionDef, PastProcedure, Rule, RuleSet};
+use crate::crypto::FieldCipher;
 use crate::db::Tx;
 use crate::error::ApiError;
 
@@ -287,23 +288,22 @@ pub async fn facts_sealed_with_other_key(
     current: i32,
     limit: i64,
 ) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>, ApiError> {
-    tx.query(
-        "select id, clinic_id, description_enc from public.patient_clinical_facts \
-         where get_byte(description_enc, 1) * 16777216 + get_byte(description_enc, 2) * 65536 \
-               + get_byte(description_enc, 3) * 256 + get_byte(description_enc, 4) <> $1 \
+    let sql = format!(
+        "select id, clinic_id, description_enc from public.patient_clinical_facts where {} \
          order by id limit $2 for update skip locked",
-        &[&current, &limit],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok((
-            get(r, "id")?,
-            get(r, "clinic_id")?,
-            get(r, "description_enc")?,
-        ))
-    })
-    .collect()
+        FieldCipher::stale_key_sql("description_enc", "$1")
+    );
+    tx.query(&sql, &[&current, &limit])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                get(r, "id")?,
+                get(r, "clinic_id")?,
+                get(r, "description_enc")?,
+            ))
+        })
+        .collect()
 }
 
 /// Replaces a fact's sealed description (key rotation).

@@ -320,24 +320,18 @@ pub async fn reencrypt_batch(tx: &Tx, cipher: &FieldCipher, limit: i64) -> Resul
     let current = i32::try_from(cipher.ring().current_key_id()).map_err(ApiError::internal)?;
     let mut done = 0;
     for (id, clinic_id, envelope) in repo::notes_sealed_with_other_key(tx, current, limit).await? {
-        if !cipher.needs_reencryption(&envelope) {
-            continue;
-        }
         let at = Place::new(TABLE, "notes_enc", id, clinic_id);
-        let plain = cipher.decrypt(&at, &envelope).map_err(ApiError::internal)?;
-        let sealed = cipher.encrypt(&at, &plain).map_err(ApiError::internal)?;
-        done += repo::update_notes(tx, id, &sealed).await?;
+        if let Some(sealed) = cipher.reseal(&at, &envelope).map_err(ApiError::internal)? {
+            done += repo::update_notes(tx, id, &sealed).await?;
+        }
     }
     for (id, clinic_id, envelope) in
         repo::overrides_sealed_with_other_key(tx, current, limit).await?
     {
-        if !cipher.needs_reencryption(&envelope) {
-            continue;
-        }
         let at = Place::new(OVERRIDES_TABLE, "reason_enc", id, clinic_id);
-        let plain = cipher.decrypt(&at, &envelope).map_err(ApiError::internal)?;
-        let sealed = cipher.encrypt(&at, &plain).map_err(ApiError::internal)?;
-        done += repo::update_override_reason(tx, id, &sealed).await?;
+        if let Some(sealed) = cipher.reseal(&at, &envelope).map_err(ApiError::internal)? {
+            done += repo::update_override_reason(tx, id, &sealed).await?;
+        }
     }
     Ok(done)
 }
