@@ -4,15 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Body;
-use http::Request;
 use serde_json::{Value, json};
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use crate::support::db::{self, TwoClinics};
-use crate::support::identity;
-use crate::support::{TestApp, TestResponse};
+use crate::support::{TestApp, call};
 
 fn app() -> TestApp {
     let url = db::app_url();
@@ -21,31 +18,6 @@ fn app() -> TestApp {
         ("RATE_LIMIT_HEALTHCARE", "100000/900"),
         ("DB_POOL_MAX", "8"),
     ])
-}
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    user: Uuid,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> TestResponse {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", identity::bearer(user));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string()))
-            .unwrap(),
-        None => req.body(Body::empty()).unwrap(),
-    };
-    app.send(req).await
 }
 
 /// Valid CPFs for tests (check digits computed, not repeated digits).

@@ -3,17 +3,15 @@
 //! every conflict listed, working hours and audited overrides, compliance gates, the status
 //! machine, reschedule with If-Match, and BOLA.
 
-use axum::body::Body;
 use futures::future::join_all;
-use http::Request;
 use serde_json::{Value, json};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
+pub(crate) use crate::support::call;
 use crate::support::db::{self, TwoClinics};
-use crate::support::identity;
-use crate::support::{TestApp, TestResponse};
+use crate::support::{TestApp, TestResponse, url_encode};
 
 pub(crate) fn app() -> TestApp {
     let url = db::app_url();
@@ -26,31 +24,6 @@ pub(crate) fn app() -> TestApp {
         ("DB_ACQUIRE_TIMEOUT_MS", "30000"),
         ("DB_STATEMENT_TIMEOUT_MS", "30000"),
     ])
-}
-
-pub(crate) async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    user: Uuid,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> TestResponse {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", identity::bearer(user));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string()))
-            .unwrap(),
-        None => req.body(Body::empty()).unwrap(),
-    };
-    app.send(req).await
 }
 
 /// A clinic world with a bookable setup: a patient, a verified professional working every day
@@ -823,7 +796,7 @@ async fn trpc(app: &TestApp, user: Uuid, path: &str, mutation: bool, input: Valu
         )
         .await
     } else {
-        let q: String = url_encode(&input.to_string());
+        let q = url_encode(&input.to_string());
         call(
             app,
             "GET",
@@ -834,17 +807,6 @@ async fn trpc(app: &TestApp, user: Uuid, path: &str, mutation: bool, input: Valu
         )
         .await
     }
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -11,24 +11,14 @@ use uuid::Uuid;
 use crate::patients::{cpf, new_patient};
 use crate::support::db;
 use crate::support::identity;
-use crate::support::{TestApp, TestResponse};
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+use crate::support::{TestApp, TestResponse, url_encode};
 
 async fn get(app: &TestApp, path: &str, input: Option<&Value>, user: Option<Uuid>) -> TestResponse {
     let uri = match input {
-        Some(i) if path.contains('?') => format!("/trpc/{path}&input={}", enc(&i.to_string())),
-        Some(i) => format!("/trpc/{path}?input={}", enc(&i.to_string())),
+        Some(i) if path.contains('?') => {
+            format!("/trpc/{path}&input={}", url_encode(&i.to_string()))
+        }
+        Some(i) => format!("/trpc/{path}?input={}", url_encode(&i.to_string())),
         None => format!("/trpc/{path}"),
     };
     let mut req = Request::get(uri);

@@ -119,3 +119,42 @@ impl TestResponse {
         p
     }
 }
+
+/// A request as `user` (bearer token), with an optional JSON body and extra headers.
+pub async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    user: uuid::Uuid,
+    body: Option<serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", identity::bearer(user));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    app.send(req).await
+}
+
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters kept).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
