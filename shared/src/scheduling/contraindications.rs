@@ -41,7 +41,7 @@
 //! `patients::service::clinical_facts`.
 
 use chrono::{Datelike, Duration, NaiveDate};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::clinical_repo;
@@ -244,13 +244,6 @@ pub struct Finding {
     pub reason_en: String,
     pub source: String,
     pub until: Option<NaiveDate>,
-}
-
-impl Finding {
-    /// The finding as JSON (rule texts only: no patient data).
-    pub fn to_json(&self) -> Value {
-        super::views::to_json(&super::views::FindingView::from(self))
-    }
 }
 
 /// The result for one procedure.
